@@ -88,12 +88,16 @@ def porosity(image) -> float:
     return np.count_nonzero(arr) / arr.size
 
 
-def require_pore_space(pores: np.ndarray, name: str = "image") -> None:
-    """Raise ``ValueError`` if ``pores`` has no pore voxel or no solid voxel."""
+def require_pore_space(pores: np.ndarray, name: str = "image", allow_all_pore: bool = False) -> None:
+    """Raise ``ValueError`` if ``pores`` has no pore voxel, or no solid voxel.
+
+    An image without solid is allowed with ``allow_all_pore=True`` (e.g. a duct whose walls
+    are the no-slip domain faces).
+    """
     n_pore = np.count_nonzero(pores)
     if n_pore == 0:
         raise ValueError(f"{name} has no pore space (every voxel is solid); permeability is undefined")
-    if n_pore == pores.size:
+    if n_pore == pores.size and not allow_all_pore:
         raise ValueError(
             f"{name} is all pore (no solid voxel); with periodic walls the permeability is unbounded"
         )

@@ -1,0 +1,131 @@
+"""Property tables in the authors' CSV format: ``case, n_F, ..., Permeability_x, _y, _z``.
+
+One row per sample. ``case`` is the sample's index in the dataset's image array, ``n_F`` its
+porosity (paper Eq. 1, dimensionless) and ``Permeability_x|y|z`` the diagonal intrinsic
+permeabilities K11, K22, K33 in lattice units (l.u., pixel spacing squared), x = array axis 0.
+Extra columns (e.g. ``strain``, ``n_pores``) are kept as they are.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..fileio import write_text_atomic
+
+__all__ = [
+    "CASE",
+    "POROSITY",
+    "PERMEABILITY_COLUMNS",
+    "permeability_column",
+    "read_properties",
+    "write_properties",
+    "validate_properties",
+]
+
+CASE = "case"
+POROSITY = "n_F"
+PERMEABILITY_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
+
+
+def permeability_column(axis: int) -> str:
+    """Column name of the permeability for flow along array ``axis`` (0 -> ``Permeability_x``)."""
+    return PERMEABILITY_COLUMNS[int(axis)]
+
+
+def _row_name(df: pd.DataFrame, i: int) -> str:
+    case = df[CASE].iloc[i] if CASE in df.columns else None
+    return f"row {i + 1} (case {case})" if case is not None else f"row {i + 1}"
+
+
+def validate_properties(
+    table: pd.DataFrame,
+    *,
+    n_images: int | None = None,
+    images=None,
+    porosity_tol: float = 1e-6,
+    source: str = "properties",
+) -> pd.DataFrame:
+    """Check a property table and return it (``case`` as int, sorted by ``case``).
+
+    Checks: columns ``case`` and ``n_F`` exist; no NaN/Inf in ``n_F`` or permeability
+    columns; ``0 < n_F < 1``; permeabilities ``>= 0``; ``case`` unique integers; with
+    ``n_images``, every case lies in ``[0, n_images)``; with ``images`` (array-like indexed
+    by case, ``True`` = pore), each row's ``n_F`` equals the image's porosity within
+    ``porosity_tol``.
+
+    Raises
+    ------
+    ValueError
+        Naming the first offending row (1-based data row and its case) and column.
+    """
+    df = table.copy()
+    for column in (CASE, POROSITY):
+        if column not in df.columns:
+            raise ValueError(f"{source}: missing column {column!r} (columns: {list(df.columns)})")
+    numeric = [POROSITY, *[c for c in PERMEABILITY_COLUMNS if c in df.columns]]
+    for column in numeric:
+        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ValueError(f"{source}: {_row_name(df, bad[0])}: {column} is {df[column].iloc[bad[0]]!r} (NaN, Inf or not a number)")
+        df[column] = values
+    n_f = df[POROSITY].to_numpy()
+    bad = np.flatnonzero((n_f <= 0) | (n_f >= 1))
+    if bad.size:
+        raise ValueError(f"{source}: {_row_name(df, bad[0])}: porosity n_F = {n_f[bad[0]]} is outside (0, 1)")
+    for column in numeric[1:]:
+        bad = np.flatnonzero(df[column].to_numpy() < 0)
+        if bad.size:
+            raise ValueError(f"{source}: {_row_name(df, bad[0])}: {column} = {df[column].iloc[bad[0]]} is negative")
+    case = pd.to_numeric(df[CASE], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(case) | (case != np.round(case)))
+    if bad.size:
+        raise ValueError(f"{source}: row {bad[0] + 1}: case {df[CASE].iloc[bad[0]]!r} is not an integer sample index")
+    df[CASE] = case.astype(np.int64)
+    dup = df[CASE].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValueError(f"{source}: {_row_name(df, i)}: case appears twice")
+    if images is not None and n_images is None:
+        n_images = len(images)
+    if n_images is not None:
+        bad = np.flatnonzero((df[CASE] < 0) | (df[CASE] >= n_images))
+        if bad.size:
+            raise ValueError(
+                f"{source}: {_row_name(df, bad[0])}: no such image (the dataset has {n_images} images, cases 0..{n_images - 1})"
+            )
+    if images is not None:
+        for i, (case_i, n_i) in enumerate(zip(df[CASE].to_numpy(), n_f)):
+            actual = np.count_nonzero(images[case_i]) / np.size(images[case_i])
+            if abs(actual - n_i) > porosity_tol:
+                raise ValueError(
+                    f"{source}: {_row_name(df, i)}: n_F = {n_i} does not match the image's porosity {actual:.6f}"
+                )
+    return df.sort_values(CASE, kind="stable").reset_index(drop=True)
+
+
+def read_properties(path: str | os.PathLike, *, n_images: int | None = None, images=None) -> pd.DataFrame:
+    """Read and validate a property CSV (see :func:`validate_properties`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such property file")
+    try:
+        table = pd.read_csv(path, skipinitialspace=True)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"{path}: cannot be parsed as CSV ({exc})") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    return validate_properties(table, n_images=n_images, images=images, source=str(path))
+
+
+def write_properties(table: pd.DataFrame, path: str | os.PathLike, *, validate: bool = True) -> Path:
+    """Write a property table as CSV atomically (full float precision), validated first."""
+    df = validate_properties(table, source=str(path)) if validate else table
+    columns = [CASE, POROSITY] + [c for c in df.columns if c not in (CASE, POROSITY, *PERMEABILITY_COLUMNS)]
+    columns += [c for c in PERMEABILITY_COLUMNS if c in df.columns]
+    buffer = io.StringIO()
+    df[columns].to_csv(buffer, index=False, float_format="%.10g")
+    return write_text_atomic(path, buffer.getvalue())

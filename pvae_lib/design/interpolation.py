@@ -1,0 +1,191 @@
+"""Interpolation in the latent space: spherical (slerp) and linear (lerp), paper Section 4.4.
+
+``slerp`` follows the great circle between two latent vectors (rescaling the norm linearly
+between the two end norms), ``lerp`` the straight chord. Decoding a path and measuring the
+properties of the decoded, binarised structures gives paper Fig. 15.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "slerp",
+    "lerp",
+    "interpolation_path",
+    "decode_path",
+    "binarize",
+    "PathProperties",
+    "path_properties",
+]
+
+#: Below this angle (radians) between the end vectors slerp falls back to lerp.
+PARALLEL_ANGLE = 1e-6
+
+
+def _as_pair(z0, z1):
+    z0 = np.asarray(z0, dtype=np.float64)
+    z1 = np.asarray(z1, dtype=np.float64)
+    if z0.shape != z1.shape or z0.ndim != 1:
+        raise ValueError(f"z0 and z1 must be 1-D vectors of the same length, got shapes {z0.shape} and {z1.shape}")
+    if not (np.all(np.isfinite(z0)) and np.all(np.isfinite(z1))):
+        raise ValueError("z0 and z1 must be finite")
+    return z0, z1
+
+
+def _as_t(t):
+    t_arr = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(t_arr)):
+        raise ValueError("t must be finite")
+    return t_arr
+
+
+def lerp(z0, z1, t) -> np.ndarray:
+    """Linear interpolation ``(1 - t) z0 + t z1``.
+
+    Parameters
+    ----------
+    z0, z1 : array_like, shape (d,)
+        End points in the latent space.
+    t : float or array_like
+        Interpolation parameter(s); 0 gives ``z0``, 1 gives ``z1``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``t.shape + (d,)``
+    """
+    z0, z1 = _as_pair(z0, z1)
+    t = _as_t(t)[..., None]
+    return (1.0 - t) * z0 + t * z1
+
+
+def slerp(z0, z1, t) -> np.ndarray:
+    r"""Spherical linear interpolation between two latent vectors (paper Section 4.4).
+
+    The direction moves along the great circle between :math:`\hat z_0` and :math:`\hat z_1`
+    at constant angular speed,
+
+    .. math:: \hat z(t) = \frac{\sin((1-t)\Omega)}{\sin\Omega}\hat z_0 + \frac{\sin(t\Omega)}{\sin\Omega}\hat z_1,
+              \quad \cos\Omega = \hat z_0\cdot\hat z_1,
+
+    and the norm goes linearly from :math:`|z_0|` to :math:`|z_1|`, so for two unit vectors the
+    whole path stays on the unit sphere and the end points are returned exactly.
+
+    Falls back to :func:`lerp` when the vectors are (nearly) parallel (angle below
+    ``PARALLEL_ANGLE``), when either is (nearly) zero, or when they are anti-parallel
+    (the great circle is not unique).
+
+    Parameters
+    ----------
+    z0, z1 : array_like, shape (d,)
+    t : float or array_like
+        Interpolation parameter(s), vectorised.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``t.shape + (d,)``
+    """
+    z0, z1 = _as_pair(z0, z1)
+    t = _as_t(t)
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    scale = max(n0, n1, 1e-300)
+    if n0 <= 1e-12 * scale or n1 <= 1e-12 * scale or min(n0, n1) == 0.0:
+        return lerp(z0, z1, t)
+    u0, u1 = z0 / n0, z1 / n1
+    cos = float(np.clip(np.dot(u0, u1), -1.0, 1.0))
+    # angle from atan2 is accurate for small and near-pi angles
+    omega = float(np.arctan2(np.linalg.norm(u1 - cos * u0), cos))
+    if omega < PARALLEL_ANGLE or np.pi - omega < PARALLEL_ANGLE:
+        return lerp(z0, z1, t)
+    tt = t[..., None]
+    sin = np.sin(omega)
+    direction = (np.sin((1.0 - tt) * omega) / sin) * u0 + (np.sin(tt * omega) / sin) * u1
+    norm = (1.0 - tt) * n0 + tt * n1
+    out = norm * direction
+    # exact end points
+    out = np.where(tt == 0.0, z0, out)
+    return np.where(tt == 1.0, z1, out)
+
+
+def interpolation_path(z0, z1, steps: int = 100, method: str = "slerp") -> np.ndarray:
+    """``steps`` latent vectors from ``z0`` to ``z1`` (both included), shape ``(steps, d)``.
+
+    ``method`` is ``"slerp"`` (paper) or ``"lerp"``.
+    """
+    if int(steps) != steps or steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+    t = np.linspace(0.0, 1.0, int(steps))
+    if method == "slerp":
+        return slerp(z0, z1, t)
+    if method == "lerp":
+        return lerp(z0, z1, t)
+    raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}")
+
+
+def binarize(decoded, threshold: float = 0.5) -> np.ndarray:
+    """Threshold decoder output (values in [0, 1], 1 = pore) to a bool pore image.
+
+    A trailing channel axis of length 1 is dropped: ``(N, H, W, 1) -> (N, H, W)``.
+    """
+    arr = np.asarray(decoded)
+    if arr.ndim >= 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    return arr > threshold
+
+
+def decode_path(model, path, batch_size: int = 256) -> np.ndarray:
+    """Decode latent vectors with ``model.decoder``; returns float images in [0, 1] without the channel axis."""
+    from .latent import decode
+
+    out = decode(model, path, batch_size=batch_size)
+    return out[..., 0] if out.ndim >= 3 and out.shape[-1] == 1 else out
+
+
+@dataclass(frozen=True)
+class PathProperties:
+    """Properties of the binarised structures along a latent path.
+
+    Attributes
+    ----------
+    t : (S,) interpolation parameter
+    images : (S, H, W) bool binarised decoded structures (True = pore)
+    n_exact : (S,) porosity of the binarised images (paper Eq. 1)
+    k11_exact : (S,) K11 from :func:`pvae_lib.stokes2d.stokes2d_permeability` (l.u.²), NaN if not computed
+    n_surrogate, k11_surrogate : (S,) CNN surrogate predictions (paper's protocol), NaN without a CNN
+    """
+
+    t: np.ndarray
+    images: np.ndarray
+    n_exact: np.ndarray
+    k11_exact: np.ndarray
+    n_surrogate: np.ndarray
+    k11_surrogate: np.ndarray
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "t": self.t, "n_exact": self.n_exact, "k11_exact": self.k11_exact,
+            "n_surrogate": self.n_surrogate, "k11_surrogate": self.k11_surrogate,
+        })
+
+
+def path_properties(model, path, cnn=None, exact: bool = True, threshold: float = 0.5,
+                    n_jobs: int = 1, solver=None, progress: bool = False) -> PathProperties:
+    """Decode ``path``, binarise, and measure n and K11 by the CNN surrogate and the exact solver."""
+    from .evaluate import exact_properties, surrogate_properties
+
+    path = np.asarray(path)
+    images = binarize(decode_path(model, path), threshold)
+    steps = len(path)
+    n_exact = images.reshape(steps, -1).mean(axis=1)
+    k_exact = np.full(steps, np.nan)
+    if exact:
+        k_exact = exact_properties(images, n_jobs=n_jobs, solver=solver, progress=progress)["k11"]
+    n_sur = np.full(steps, np.nan)
+    k_sur = np.full(steps, np.nan)
+    if cnn is not None:
+        pred = surrogate_properties(cnn, images)
+        n_sur, k_sur = pred[:, 0], pred[:, 1]
+    return PathProperties(np.linspace(0, 1, steps), images, n_exact, np.asarray(k_exact), n_sur, k_sur)

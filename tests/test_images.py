@@ -1,0 +1,54 @@
+"""Image validation, porosity and percolation."""
+import numpy as np
+import pytest
+
+from pvae_lib.images import as_pore_array, normalize_axis, percolates, porosity
+
+
+def test_porosity_counts_pore_voxels():
+    image = np.zeros((4, 5, 6), dtype=np.uint8)
+    image[0] = 1
+    assert porosity(image) == pytest.approx(30 / 120)
+    assert porosity(image.astype(bool)) == porosity(image.astype(np.float32))
+
+
+def test_porosity_no_overflow_on_large_uint8_image():
+    image = np.ones((300, 300, 300), dtype=np.uint8)  # 2.7e7 voxels: a uint8 sum would wrap
+    image[0, 0, 0] = 0
+    assert porosity(image) == pytest.approx(1 - 1 / image.size)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.array([[0, 255]]), ValueError, "not binary"),
+        (np.array([[0.0, np.nan]]), ValueError, "NaN"),
+        (np.array([["a", "b"]]), TypeError, "dtype"),
+        (np.zeros((0, 3)), ValueError, "empty"),
+    ],
+)
+def test_bad_images(bad, error, match):
+    with pytest.raises(error, match=match):
+        as_pore_array(bad)
+
+
+def test_rank_check():
+    with pytest.raises(ValueError, match="3 dimensions"):
+        as_pore_array(np.ones((3, 3)), ndim=3)
+
+
+def test_percolation_along_axis():
+    image = np.zeros((6, 6, 6), dtype=bool)
+    image[:, 2, 2] = True  # a straight channel along x
+    assert percolates(image, "x")
+    assert not percolates(image, "y")
+    image[3, 2, 2] = False  # blocked
+    assert not percolates(image, 0)
+
+
+def test_axis_names():
+    assert normalize_axis("z", 3) == 2
+    with pytest.raises(ValueError):
+        normalize_axis("w", 3)
+    with pytest.raises(ValueError):
+        normalize_axis(3, 3)
