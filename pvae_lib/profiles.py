@@ -77,14 +77,28 @@ class PVAESection:
 
 @dataclass(frozen=True)
 class DesignSection:
-    """Latent analysis, interpolation and inverse design (paper Sections 3.3, 4.3-4.5)."""
+    """Latent analysis, interpolation and inverse design (paper Sections 3.3, 4.3-4.5).
+
+    Inverse design runs in two stages: all ``n_targets x n_starts`` starts with the cheap
+    direct loss (regressor on z, up to ``max_iterations`` steps), then the best start of each
+    target is refined with the paper's decode -> re-encode -> regress loop (Fig. 4) for up to
+    ``loop_max_iterations`` steps. Stopping: mean L2 < ``tol`` or ``patience`` steps without
+    improvement (paper: 1e-5 and 400).
+    """
 
     n_targets: int = 1000
     n_interpolation_steps: int = 100
     max_iterations: int = 2000
     patience: int = 400
     learning_rate: float = 0.05
-    batch_size: int = 1000
+    batch_size: int = 1000  # rows per compiled loop step (memory); direct steps use all rows at once
+    tol: float = 1e-5
+    n_starts: int = 8  # paper: 100 nearest training samples per target
+    loop_max_iterations: int = 100  # paper-scale profile: 2000
+    loop_learning_rate: float = 0.02
+    n_designs: int = 4  # distinct designs shown per target (one-to-many)
+    exact_jobs: int = 2  # worker processes for the exact K11 of the designs
+    pca_samples: int = 3000  # encoded samples in the latent-space figures (paper: all 48,831)
 
 
 @dataclass(frozen=True)

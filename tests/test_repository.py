@@ -32,7 +32,7 @@ def test_paired_notebooks_are_output_stripped_and_start_with_colab_cell():
         nb = sync_notebooks.expected_notebook(md)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert code, f"{md.name} has no code cell"
-        first = code[0].source
+        first = "\n".join(line for line in code[0].source.splitlines() if not line.strip().startswith("#"))
         assert "google.colab" in first and "pvae-lib" in first, f"{md.name}: first code cell must be the Colab install"
         assert "tensorflow" not in first.lower() and "ipywidgets" not in first, f"{md.name} reinstalls TF/widgets"
         assert "--no-deps" in first, f"{md.name}: Colab install must not pull dependencies (TensorFlow)"

@@ -80,8 +80,9 @@ def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
     pore : {"nonzero", "zero", "bright", "dark"}
         Which values are pore (see the module docstring). ``"bright"``/``"dark"`` use
         Otsu's threshold (:func:`skimage.filters.threshold_otsu`) over all voxels; pore is
-        ``value > t`` (bright) or ``value <= t`` (dark). For an image with only two gray
-        levels this is the same as comparing with the lower level.
+        ``value > t`` (bright) or ``value <= t`` (dark). Otsu is exact over the distinct
+        gray levels when there are at most 65,536 of them, else on a 4096-bin histogram.
+        For an image with only two gray levels this is comparing with the lower level.
     name : str
         Used in error messages (e.g. the file name).
 
@@ -118,7 +119,11 @@ def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
     else:
         from skimage.filters import threshold_otsu
 
-        threshold = threshold_otsu(arr)
+        if levels.size <= 65_536:  # exact Otsu over the distinct gray levels (no binning error)
+            values, counts = np.unique(arr, return_counts=True)
+            threshold = threshold_otsu(hist=(counts, values.astype(float)))
+        else:
+            threshold = threshold_otsu(arr, nbins=4096)
     return (arr > threshold) if pore == "bright" else (arr <= threshold)
 
 
@@ -148,7 +153,7 @@ def _read_one_slice(path: Path) -> np.ndarray:
         else:
             import imageio.v3 as iio
 
-            data = iio.imread(path)
+            data = iio.imread(path, plugin="pillow")
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure is reported with the file name

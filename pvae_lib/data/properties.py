@@ -122,10 +122,10 @@ def read_properties(path: str | os.PathLike, *, n_images: int | None = None, ima
 
 
 def write_properties(table: pd.DataFrame, path: str | os.PathLike, *, validate: bool = True) -> Path:
-    """Write a property table as CSV atomically (full float precision), validated first."""
+    """Write a property table as CSV atomically (floats round-trip exactly), validated first."""
     df = validate_properties(table, source=str(path)) if validate else table
     columns = [CASE, POROSITY] + [c for c in df.columns if c not in (CASE, POROSITY, *PERMEABILITY_COLUMNS)]
     columns += [c for c in PERMEABILITY_COLUMNS if c in df.columns]
     buffer = io.StringIO()
-    df[columns].to_csv(buffer, index=False, float_format="%.10g")
+    df[columns].to_csv(buffer, index=False)  # shortest repr: floats round-trip exactly
     return write_text_atomic(path, buffer.getvalue())

@@ -1,0 +1,157 @@
+"""Datasets on disk: ``images.npy`` (memory-mapped) + ``meta.json`` + ``properties.csv``.
+
+Layout of a dataset folder::
+
+    DIR/images.npy       bool, (N, H, W) extruded 2-D patterns or (N, D, H, W) 3-D samples
+    DIR/meta.json        {"format": "pvae-dataset", "kind": ..., "extruded_length": L or null, ...}
+    DIR/properties.csv   case, n_F, ..., Permeability_x[, _y, _z]  (written by labelling)
+
+``True`` = pore. For extruded patterns (the synthetic square-pore set) the 3-D sample ``i`` is
+``extrude(images[i], extruded_length)``: array axis 0 of the 3-D sample (x1) is the extrusion
+and flow axis; ``images.npy`` stays ``H`` times smaller than the 3-D stack. ``images.npy`` is
+opened with ``mmap_mode="r"`` so datasets larger than memory can be read in batches
+(:mod:`pvae_lib.data.pipeline`). All files are written atomically.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..fileio import atomic_path, write_json_atomic
+from ..images import as_pore_array
+from .properties import read_properties
+from .synthetic import extrude
+
+__all__ = ["DatasetOnDisk", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES"]
+
+IMAGES, META, PROPERTIES = "images.npy", "meta.json", "properties.csv"
+FORMAT = "pvae-dataset"
+
+
+@dataclass
+class DatasetOnDisk:
+    """An opened dataset folder.
+
+    Attributes
+    ----------
+    folder : Path
+    images : numpy.memmap of bool, (N, H, W) or (N, D, H, W)
+    meta : dict
+    properties : pandas.DataFrame or None
+        ``properties.csv`` if present (validated against the image count).
+    """
+
+    folder: Path
+    images: np.ndarray
+    meta: dict
+    properties: pd.DataFrame | None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def extruded_length(self) -> int | None:
+        """Length of the extrusion along x1 for 2-D patterns, else ``None``."""
+        return self.meta.get("extruded_length")
+
+    def sample(self, i: int) -> np.ndarray:
+        """The 3-D sample ``i`` (extruded along axis 0 for pattern datasets)."""
+        image = np.asarray(self.images[i])
+        return extrude(image, self.extruded_length) if self.extruded_length else image
+
+
+def _meta(images_shape, meta: dict | None, extruded_length: int | None) -> dict:
+    out = {"format": FORMAT, "version": 1, "pore": "True = pore (fluid)", "x_axis": "array axis 0 of each 3-D sample"}
+    out.update(meta or {})
+    out["n_samples"] = int(images_shape[0])
+    out["sample_shape"] = [int(s) for s in images_shape[1:]]
+    out["extruded_length"] = int(extruded_length) if extruded_length else None
+    if extruded_length and len(images_shape) != 3:
+        raise ValueError("extruded_length is only meaningful for (N, H, W) pattern datasets")
+    if not extruded_length and len(images_shape) != 4:
+        raise ValueError(f"3-D datasets need images of shape (N, D, H, W), got {tuple(images_shape)}")
+    return out
+
+
+def _prepare(folder: Path, overwrite: bool) -> None:
+    if (folder / IMAGES).exists() and not overwrite:
+        raise FileExistsError(f"{folder} already holds a dataset; pass overwrite=True (CLI: --overwrite)")
+    folder.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        (folder / PROPERTIES).unlink(missing_ok=True)
+
+
+def save_dataset(
+    folder: str | os.PathLike,
+    images,
+    *,
+    meta: dict | None = None,
+    extruded_length: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``images`` (bool, ``True`` = pore) and ``meta`` to a dataset folder atomically.
+
+    Parameters
+    ----------
+    images : array_like of bool, (N, H, W) with ``extruded_length`` or (N, D, H, W)
+    meta : dict, optional
+        Generator, parameters, seed... (JSON-serialisable).
+    extruded_length : int, optional
+        For 2-D patterns: the length of the extrusion along x1.
+    """
+    folder = Path(folder)
+    pores = as_pore_array(images, ndim=(3, 4), name="images")
+    info = _meta(pores.shape, meta, extruded_length)
+    _prepare(folder, overwrite)
+    with atomic_path(folder / IMAGES) as tmp:
+        np.save(tmp, pores)
+    write_json_atomic(folder / META, info)
+    return folder
+
+
+@contextlib.contextmanager
+def create_dataset(
+    folder: str | os.PathLike,
+    shape: tuple[int, ...],
+    *,
+    meta: dict | None = None,
+    extruded_length: int | None = None,
+    overwrite: bool = False,
+) -> Iterator[np.memmap]:
+    """Stream a dataset larger than memory to disk: yields a writable ``(N, ...)`` bool memmap.
+
+    Fill it sample by sample inside the ``with`` block; on success the file is renamed into
+    place and ``meta.json`` written, on an exception nothing is left behind.
+    """
+    folder = Path(folder)
+    info = _meta(shape, meta, extruded_length)
+    _prepare(folder, overwrite)
+    with atomic_path(folder / IMAGES) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=bool, shape=tuple(shape))
+        yield array
+        array.flush()
+        del array
+    write_json_atomic(folder / META, info)
+
+
+def open_dataset(folder: str | os.PathLike, *, mmap: bool = True) -> DatasetOnDisk:
+    """Open a dataset folder written by :func:`save_dataset` / ``pvae generate``."""
+    folder = Path(folder)
+    if not (folder / IMAGES).is_file():
+        raise FileNotFoundError(f"{folder}: not a dataset folder (no {IMAGES}); create one with `pvae generate`")
+    meta = json.loads((folder / META).read_text(encoding="utf-8")) if (folder / META).is_file() else {}
+    images = np.load(folder / IMAGES, mmap_mode="r" if mmap else None, allow_pickle=False)
+    if images.dtype != bool:
+        raise ValueError(f"{folder / IMAGES}: expected a bool array (True = pore), got {images.dtype}")
+    if not meta:
+        meta = {"extruded_length": images.shape[1] if images.ndim == 3 else None}
+    props = folder / PROPERTIES
+    properties = read_properties(props, n_images=len(images)) if props.is_file() else None
+    return DatasetOnDisk(folder=folder, images=images, meta=meta, properties=properties)

@@ -1,0 +1,213 @@
+"""Properties of designed structures and how well they meet their targets (paper Figs. 16-17).
+
+Two ways to measure a design (decoded and binarised at 0.5):
+
+* the CNN surrogate (paper Section 3.1) - the paper's protocol;
+* the exact physics: porosity counted on the image (paper Eq. 1) and K11 from the duct-flow
+  solver :func:`pvae_lib.stokes2d.stokes2d_permeability` (the synthetic structures are
+  extruded, so fully developed 2-D duct flow is exact).
+
+Feasibility: a target is *feasible* when it lies inside the region of the (n, K11) plane that
+the training data cover; see :func:`feasible_mask`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "exact_properties",
+    "surrogate_properties",
+    "r2_scores",
+    "feasible_mask",
+    "evaluate_designs",
+    "log_mse",
+]
+
+
+def _k11_one(image, solver=None) -> float:
+    image = np.asarray(image, dtype=bool)
+    if not image.any():
+        return 0.0  # no pore: no flow
+    if solver is None:
+        from pvae_lib.stokes2d import stokes2d_permeability as solver
+    return float(solver(image))
+
+
+def _k11_chunk(images) -> list[float]:
+    return [_k11_one(im) for im in images]
+
+
+def exact_properties(images, n_jobs: int = 1, solver=None, progress: bool = True, chunk: int = 32) -> dict:
+    """Porosity and exact K11 (l.u.², periodic duct flow) of binary 2-D cross-sections.
+
+    Parameters
+    ----------
+    images : (N, H, W) bool, True = pore
+    n_jobs : worker processes (``spawn``); 1 runs in this process. The solver takes a few ms
+        per 40 x 40 image, so processes pay off only for thousands of images.
+    solver : callable(image) -> K, optional (default :func:`pvae_lib.stokes2d.stokes2d_permeability`);
+        only used with ``n_jobs=1``.
+
+    Returns
+    -------
+    dict with ``"n"`` (N,) and ``"k11"`` (N,) arrays.
+    """
+    from tqdm.auto import tqdm
+
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"expected a stack of 2-D images (N, H, W), got shape {images.shape}")
+    images = images.astype(bool)
+    n = images.reshape(len(images), -1).mean(axis=1)
+    if n_jobs <= 1 or solver is not None or len(images) < 2 * chunk:
+        it = tqdm(images, desc="exact K11", unit="img", disable=not progress)
+        k = np.array([_k11_one(im, solver) for im in it])
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        parts = [images[s:s + chunk] for s in range(0, len(images), chunk)]
+        k = []
+        with ProcessPoolExecutor(max_workers=int(n_jobs), mp_context=mp.get_context("spawn")) as pool:
+            for out in tqdm(pool.map(_k11_chunk, parts), total=len(parts), desc="exact K11",
+                            unit="chunk", disable=not progress):
+                k.extend(out)
+        k = np.asarray(k)
+    return {"n": n, "k11": k}
+
+
+def surrogate_properties(cnn, images, batch_size: int = 256) -> np.ndarray:
+    """(N, 2) porosity and K11 predicted by the CNN surrogate (paper Section 3.1).
+
+    ``cnn`` may be what :func:`pvae_lib.models.zoo.get_trained_cnn` returns - an object with
+    ``.model`` and ``.scaler`` (:class:`~pvae_lib.models.cnn.CNNResult`), or a
+    ``(model, scaler)`` pair - or any callable ``images -> (N, 2)`` in physical units.
+    """
+    images = np.asarray(images)
+    model = scaler = None
+    if isinstance(cnn, (tuple, list)) and len(cnn) == 2:
+        model, scaler = cnn
+    elif hasattr(cnn, "model") and hasattr(cnn, "scaler"):
+        model, scaler = cnn.model, cnn.scaler
+    if model is not None:
+        from pvae_lib.models.cnn import predict_cnn
+
+        return np.asarray(predict_cnn(model, scaler, images.astype(np.float32), batch_size=batch_size))
+    if callable(cnn):
+        return np.asarray(cnn(images))
+    raise TypeError(f"cannot use {type(cnn).__name__} as a CNN surrogate: pass a CNNResult, (model, scaler) or a callable")
+
+
+def r2_scores(y_true, y_pred) -> np.ndarray:
+    """R² per column (paper Eq. 12), ignoring rows with NaN."""
+    from pvae_lib.models.metrics import r2_score
+
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    t2 = t[:, None] if t.ndim == 1 else t
+    p2 = p[:, None] if p.ndim == 1 else p
+    ok = np.all(np.isfinite(t2), axis=1) & np.all(np.isfinite(p2), axis=1)
+    return r2_score(t2[ok], p2[ok])
+
+
+def log_mse(targets, achieved) -> np.ndarray:
+    """log10 of the summed squared errors of porosity and K11 per design (paper Fig. 16 colour)."""
+    err = (np.asarray(achieved, dtype=np.float64) - np.asarray(targets, dtype=np.float64)) ** 2
+    return np.log10(err.sum(axis=1) + 1e-30)
+
+
+def feasible_mask(targets, train_properties, method: str = "envelope", quantiles=(0.005, 0.995),
+                  n_bins: int = 30, min_count: int = 5) -> np.ndarray:
+    """Which targets lie in the part of the (n, K11) plane covered by the training data.
+
+    Parameters
+    ----------
+    targets : (T, 2) porosity, K11
+    train_properties : (N, 2) porosity, K11 of the training data
+    method : ``"envelope"`` (default) or ``"hull"``
+        ``"envelope"``: per porosity level, the K11 range between the ``quantiles`` of the
+        training samples at that level; the lower and upper envelopes are interpolated
+        linearly in n, and a target is feasible when ``n`` lies within the training porosity
+        range and its K11 between the envelopes. Porosity levels are the distinct training
+        porosities when there are at most ``n_bins`` of them (the synthetic set: n is quantised
+        by the pore count), else ``n_bins`` equal-count bins. Levels with fewer than
+        ``min_count`` samples are dropped.
+        ``"hull"``: inside the convex hull of the (min-max scaled) training points - simpler,
+        but it also accepts the empty corners of a curved band.
+    """
+    t = np.asarray(targets, dtype=np.float64)
+    p = np.asarray(train_properties, dtype=np.float64)
+    if t.ndim != 2 or p.ndim != 2 or t.shape[1] != 2 or p.shape[1] != 2:
+        raise ValueError(f"targets {t.shape} and train_properties {p.shape} must both be (., 2): porosity, K11")
+    if method == "hull":
+        from scipy.spatial import Delaunay
+
+        lo, span = p.min(0), np.ptp(p, 0)
+        span = np.where(span > 0, span, 1.0)
+        tri = Delaunay((p - lo) / span)
+        return tri.find_simplex((t - lo) / span) >= 0
+    if method != "envelope":
+        raise ValueError(f"method must be 'envelope' or 'hull', got {method!r}")
+    n, k = p[:, 0], p[:, 1]
+    levels = np.unique(np.round(n, 9))
+    centers, lower, upper = [], [], []
+    if len(levels) <= n_bins:
+        groups = [np.isclose(n, lv, atol=1e-9) for lv in levels]
+    else:
+        edges = np.quantile(n, np.linspace(0, 1, n_bins + 1))
+        which = np.clip(np.searchsorted(edges, n, side="right") - 1, 0, n_bins - 1)
+        groups = [which == b for b in range(n_bins)]
+    for g in groups:
+        if g.sum() < min_count:
+            continue
+        centers.append(n[g].mean())
+        lower.append(np.quantile(k[g], quantiles[0]))
+        upper.append(np.quantile(k[g], quantiles[1]))
+    if not centers:
+        raise ValueError("too few training samples per porosity level to build the feasibility envelope")
+    centers, lower, upper = map(np.asarray, (centers, lower, upper))
+    inside_n = (t[:, 0] >= centers.min()) & (t[:, 0] <= centers.max())
+    lo_k = np.interp(t[:, 0], centers, lower)
+    hi_k = np.interp(t[:, 0], centers, upper)
+    return inside_n & (t[:, 1] >= lo_k) & (t[:, 1] <= hi_k)
+
+
+def evaluate_designs(images, targets, cnn=None, exact: bool = True, regressor_pred=None,
+                     feasible=None, n_jobs: int = 1, progress: bool = True):
+    """Table of every design: targets, properties by surrogate / exact solver / regressor, log-MSE.
+
+    Parameters
+    ----------
+    images : (T, H, W) bool binarised designs (one per target)
+    targets : (T, 2) porosity, K11
+    cnn : CNN surrogate (see :func:`surrogate_properties`), optional
+    exact : compute porosity and K11 with the exact solver
+    regressor_pred : (T, 2) the pVAE regressor's own prediction, optional
+    feasible : (T,) bool from :func:`feasible_mask`, optional
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``n_target, k11_target`` and, as available,
+    ``n_surrogate, k11_surrogate, log_mse_surrogate, n_exact, k11_exact, log_mse_exact,
+    n_regressor, k11_regressor, feasible``.
+    """
+    import pandas as pd
+
+    targets = np.asarray(targets, dtype=np.float64)
+    df = pd.DataFrame({"n_target": targets[:, 0], "k11_target": targets[:, 1]})
+    if cnn is not None:
+        s = surrogate_properties(cnn, images)
+        df["n_surrogate"], df["k11_surrogate"] = s[:, 0], s[:, 1]
+        df["log_mse_surrogate"] = log_mse(targets, s)
+    if exact:
+        e = exact_properties(images, n_jobs=n_jobs, progress=progress)
+        df["n_exact"], df["k11_exact"] = e["n"], e["k11"]
+        df["log_mse_exact"] = log_mse(targets, np.column_stack([e["n"], e["k11"]]))
+    if regressor_pred is not None:
+        r = np.asarray(regressor_pred)
+        df["n_regressor"], df["k11_regressor"] = r[:, 0], r[:, 1]
+    if feasible is not None:
+        df["feasible"] = np.asarray(feasible, dtype=bool)
+    return df

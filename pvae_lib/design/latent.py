@@ -1,0 +1,181 @@
+"""Reading the latent space of a (p)VAE: encodings, KDE per dimension, PCA, correlations.
+
+Paper Section 4.3, Figs. 8-11. The model protocol is that of :class:`pvae_lib.models` ``PVAE``:
+``model.encoder(x) -> [z_mean, z_log_var, z]`` and ``model.decoder(z) -> x_hat``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "as_model_input",
+    "encode_dataset",
+    "decode",
+    "latent_kde_curves",
+    "LatentPCA",
+    "pc_property_correlation",
+]
+
+
+def as_model_input(images) -> np.ndarray:
+    """Images ``(N, H, W)`` or ``(N, H, W, 1)`` (bool or float, 1 = pore) as float32 ``(N, H, W, 1)``."""
+    x = np.asarray(images)
+    if x.ndim < 3:
+        raise ValueError(f"expected a stack of images (N, H, W[, 1]), got shape {x.shape}")
+    if x.shape[-1] != 1:
+        x = x[..., None]
+    return x.astype(np.float32, copy=False)
+
+
+def _first(output):
+    return output[0] if isinstance(output, (list, tuple)) else output
+
+
+def encode_dataset(model, images, batch_size: int = 512, progress: bool = False) -> np.ndarray:
+    """Latent means μ of ``images`` (encoder's first output), in batches; shape ``(N, d)``.
+
+    Parameters
+    ----------
+    model : PVAE-like
+        Has ``.encoder`` returning ``[z_mean, z_log_var, z]``.
+    images : array_like, (N, H, W) or (N, H, W, 1)
+        1 = pore.
+    """
+    x = as_model_input(images)
+    out = []
+    starts = range(0, len(x), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="encode", unit="batch")
+    for s in starts:
+        out.append(np.asarray(_first(model.encoder(x[s:s + batch_size], training=False))))
+    return np.concatenate(out, axis=0).astype(np.float32)
+
+
+def decode(model, z, batch_size: int = 512) -> np.ndarray:
+    """Decoder output for latent vectors ``z`` (N, d), in batches (values in [0, 1], 1 = pore)."""
+    z = np.asarray(z, dtype=np.float32)
+    if z.ndim == 1:
+        z = z[None]
+    out = [np.asarray(model.decoder(z[s:s + batch_size], training=False)) for s in range(0, len(z), batch_size)]
+    return np.concatenate(out, axis=0)
+
+
+def latent_kde_curves(mu, points: int = 200, max_samples: int | None = 5000, rng=None,
+                      grid=None) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian KDE of every latent dimension (paper Fig. 8).
+
+    Parameters
+    ----------
+    mu : array_like, (N, d)
+        Latent means of a data set.
+    points : int
+        Grid points (ignored when ``grid`` is given).
+    max_samples : int or None
+        Random subsample for speed (KDE cost is N x points per dimension).
+    rng : numpy.random.Generator, optional
+        For the subsample (default: seed 0).
+    grid : array_like, optional
+        Evaluation grid; default spans all dimensions with a 10 % margin.
+
+    Returns
+    -------
+    grid : (points,) ; density : (d, points)
+    """
+    from scipy.stats import gaussian_kde
+
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 2 or len(mu) < 2:
+        raise ValueError(f"mu must be (N >= 2, d), got shape {mu.shape}")
+    if max_samples is not None and len(mu) > max_samples:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        mu = mu[rng.choice(len(mu), max_samples, replace=False)]
+    if grid is None:
+        lo, hi = mu.min(), mu.max()
+        pad = 0.1 * (hi - lo + 1e-12)
+        grid = np.linspace(lo - pad, hi + pad, points)
+    grid = np.asarray(grid, dtype=np.float64)
+    dens = np.zeros((mu.shape[1], len(grid)))
+    for j in range(mu.shape[1]):
+        col = mu[:, j]
+        if np.ptp(col) < 1e-12:  # collapsed dimension: KDE undefined, show a spike
+            dens[j, np.argmin(np.abs(grid - col[0]))] = 1.0 / (grid[1] - grid[0])
+            continue
+        dens[j] = gaussian_kde(col)(grid)
+    return grid, dens
+
+
+class LatentPCA:
+    """Principal component analysis by SVD of the centred data (numpy only).
+
+    Attributes after :meth:`fit`: ``mean_`` (d,), ``components_`` (k, d) rows = principal axes,
+    ``explained_variance_`` (k,), ``explained_variance_ratio_`` (k,), ``singular_values_``.
+    Component signs are fixed so that the largest-magnitude loading of each axis is positive.
+    """
+
+    def __init__(self, n_components: int | None = None):
+        self.n_components = n_components
+
+    def fit(self, X) -> "LatentPCA":
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 2:
+            raise ValueError(f"X must be (N >= 2, d), got shape {X.shape}")
+        k = min(X.shape) if self.n_components is None else int(self.n_components)
+        if not 1 <= k <= min(X.shape):
+            raise ValueError(f"n_components must be in 1..{min(X.shape)}, got {k}")
+        self.mean_ = X.mean(axis=0)
+        _, s, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
+        signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
+        signs[signs == 0] = 1.0
+        vt = vt * signs[:, None]
+        var = s**2 / (len(X) - 1)
+        total = var.sum()
+        self.components_ = vt[:k]
+        self.singular_values_ = s[:k]
+        self.explained_variance_ = var[:k]
+        self.explained_variance_ratio_ = var[:k] / total if total > 0 else np.zeros(k)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Scores (N, k) of ``X`` on the principal axes."""
+        if not hasattr(self, "components_"):
+            raise RuntimeError("LatentPCA is not fitted; call fit(X) first")
+        return (np.asarray(X, dtype=np.float64) - self.mean_) @ self.components_.T
+
+    def fit_transform(self, X) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, scores) -> np.ndarray:
+        return np.asarray(scores) @ self.components_ + self.mean_
+
+
+def pc_property_correlation(scores, properties, property_names=("n", "k11"), n_components: int = 10):
+    """Pearson correlation of the first principal components with properties (paper Fig. 11).
+
+    Parameters
+    ----------
+    scores : (N, k) PCA scores
+    properties : (N, P) property values (e.g. porosity, K11)
+
+    Returns
+    -------
+    pandas.DataFrame, index ``PC1..PCm``, one column per property.
+    """
+    import pandas as pd
+
+    scores = np.asarray(scores, dtype=np.float64)
+    props = np.asarray(properties, dtype=np.float64)
+    if props.ndim == 1:
+        props = props[:, None]
+    if len(scores) != len(props):
+        raise ValueError(f"scores and properties differ in length: {len(scores)} vs {len(props)}")
+    if props.shape[1] != len(property_names):
+        raise ValueError(f"{props.shape[1]} property columns but names {property_names}")
+    m = min(n_components, scores.shape[1])
+    s = scores[:, :m] - scores[:, :m].mean(axis=0)
+    p = props - props.mean(axis=0)
+    denom = np.sqrt((s**2).sum(axis=0))[:, None] * np.sqrt((p**2).sum(axis=0))[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(denom > 0, (s.T @ p) / np.where(denom > 0, denom, 1.0), 0.0)
+    return pd.DataFrame(corr, index=[f"PC{i + 1}" for i in range(m)], columns=list(property_names))

@@ -1,0 +1,289 @@
+"""Staged training of the pVAE (paper Section 3.2, last paragraphs).
+
+1. :func:`train_vae` -- the VAE alone (reconstruction + beta KL) at a small learning rate
+   (paper: 1.2e-4).
+2. :func:`train_regressor` -- the regressor pre-trained on the frozen latent means mu
+   (encoder and decoder untouched; mu is computed once, so this stage is cheap).
+3. :func:`train_joint` -- joint fine-tuning of encoder + regressor with the full loss (Eq. 10)
+   while the decoder stays frozen (transfer learning).
+
+:func:`train_pvae` runs 2-3 (and 1 unless a trained VAE is passed). Every stage uses Adam,
+ReduceLROnPlateau, EarlyStopping, a best-``val_loss`` checkpoint (``.keras``) that is restored
+at the end, and a NaN stop that keeps the last good checkpoint. The data are split 80/10/10
+with the seed; properties are min-max scaled with a scaler stored in the model
+(``PVAE.property_scaler``). Input pipelines use ``tf.data`` with prefetch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ..profiles import PVAESection, get_profile
+from ._utils import EpochPrinter, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
+from .metrics import r2_score
+from .pvae import PVAE, build_pvae, build_regressor
+from .scaling import MinMaxScaler
+
+__all__ = ["StageResult", "PVAEResult", "train_vae", "train_regressor", "train_joint", "train_pvae",
+           "make_dataset", "split_indices"]
+
+
+@dataclasses.dataclass
+class StageResult:
+    """One training stage: the trained (best) model, its history and timing."""
+
+    model: keras.Model
+    history: dict
+    train_time_s: float
+    samples_per_s: float
+    epochs_run: int
+    stopped_on_nan: bool
+
+
+@dataclasses.dataclass
+class PVAEResult:
+    """Outcome of :func:`train_pvae`."""
+
+    model: PVAE
+    stages: dict  # "vae" (if trained here), "regressor", "joint" -> StageResult
+    r2: dict  # test-set R² per property (physical units)
+    y_test: np.ndarray
+    y_pred: np.ndarray
+    split: dict
+
+
+def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
+    """``tf.data`` pipeline of float32 images (channel axis added) [and targets], batched, prefetched."""
+    import tensorflow as tf
+
+    x = np.asarray(x)
+    if x.dtype != np.uint8:  # keep the big image array compact (uint8) and cast per batch
+        x = (np.asarray(x) > 0.5).astype(np.uint8) if x.dtype == bool or x.max() <= 1 else x
+    if x.ndim in (3, 4) and x.shape[-1] != 1:
+        x = x[..., None]
+    data = (x,) if y is None else (x, np.asarray(y, dtype=np.float32))
+    ds = tf.data.Dataset.from_tensor_slices(data if y is not None else x)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if y is None:
+        ds = ds.map(lambda a: tf.cast(a, tf.float32))
+    else:
+        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _callbacks(ckpt: Path, patience: int, verbose: int, print_every: int, prefix: str, extra, keys):
+    stopper = StopOnNaN()
+    cbs = [
+        stopper,
+        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-6),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
+    ]
+    if verbose == 0 and print_every:
+        cbs.append(EpochPrinter(print_every, prefix=prefix, keys=keys))
+    return stopper, cbs + list(extra or [])
+
+
+def _workdir(out_dir):
+    if out_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="pvae_train_")
+        return tmp, Path(tmp.name)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return None, out
+
+
+def _check_images(images, split):
+    x = as_image_batch(images)[..., 0]
+    if x.shape[1] < 1 or min(x.shape[1:]) < 25:
+        raise ValueError(f"images of shape {x.shape[1:]} are too small for the pVAE (>= 25 voxels per axis)")
+    return x
+
+
+def _mixed_precision(enabled: bool):
+    import tensorflow as tf
+
+    if enabled and tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        return True
+    return False
+
+
+def train_vae(images, profile=None, section: PVAESection | None = None, seed: int | None = None, split=None,
+              out_dir=None, verbose: int = 0, print_every: int = 5, callbacks=None, deterministic: bool = True,
+              mixed_precision: bool = False, epochs: int | None = None) -> StageResult:
+    """Stage 1: train the VAE (no regressor) on binary images (N, H, W[, D]).
+
+    Loss: recon (BCE summed over voxels) + beta KL (Eq. 7-8). Returns the best model
+    (lowest ``val_loss``) as a :class:`PVAE` with ``regressor=None``.
+    """
+    profile = profile or get_profile()
+    section = section or profile.pvae
+    seed = profile.seed if seed is None else int(seed)
+    x = _check_images(images, split)
+    i_tr, i_va, _ = split if split is not None else split_indices(len(x), seed)
+    tmp, work = _workdir(out_dir)
+    ckpt = work / ".vae_best.keras"
+    ckpt.unlink(missing_ok=True)
+    stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "VAE ", callbacks,
+                              ("loss", "recon", "kl", "val_loss"))
+    used_mp = False
+    try:
+        with seeded(seed, deterministic):
+            used_mp = _mixed_precision(mixed_precision)
+            model = build_pvae(x.shape[1:], section.latent_dim, section.base_filters, n_properties=0,
+                               beta=section.beta, lam=section.lam, seed=seed, name="vae")
+            model.compile(optimizer=keras.optimizers.Adam(section.learning_rate))
+            t0 = time.perf_counter()
+            hist = model.fit(make_dataset(x[i_tr], batch_size=section.batch_size, shuffle=True, seed=seed), shuffle=False,
+                             validation_data=make_dataset(x[i_va], batch_size=256),
+                             epochs=epochs or section.epochs_vae, callbacks=cbs, verbose=verbose)
+            dt = time.perf_counter() - t0
+        n_ep = len(hist.history.get("loss", []))
+        best = load_best_or_raise(ckpt, stopper)
+    finally:
+        if used_mp:
+            keras.mixed_precision.set_global_policy("float32")
+        ckpt.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.cleanup()
+    return StageResult(best, _hist(hist), dt, len(i_tr) * max(n_ep, 1) / dt, n_ep, stopper.stopped_on_nan)
+
+
+def _hist(hist) -> dict:
+    return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+
+def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: PVAESection | None = None,
+                    seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 10,
+                    callbacks=None, deterministic: bool = True, epochs: int | None = None) -> StageResult:
+    """Stage 2: fit a new regressor mu -> scaled properties on the frozen encoder's means.
+
+    The encoder and decoder are not changed (mu is computed once). Returns the best regressor.
+    """
+    profile = profile or get_profile()
+    section = section or profile.pvae
+    seed = profile.seed if seed is None else int(seed)
+    i_tr, i_va = split[0], split[1]
+    mu_tr, mu_va = vae.encode_mean(images[i_tr]), vae.encode_mean(images[i_va])
+    tmp, work = _workdir(out_dir)
+    ckpt = work / ".regressor_best.keras"
+    ckpt.unlink(missing_ok=True)
+    stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "regressor ", callbacks,
+                              ("loss", "val_loss"))
+    try:
+        with seeded(seed, deterministic):
+            reg = build_regressor(vae.latent_dim, y_scaled.shape[1])
+            reg.compile(optimizer=keras.optimizers.Adam(section.learning_rate_regressor), loss="mse")
+            t0 = time.perf_counter()
+            hist = reg.fit(mu_tr, y_scaled[i_tr], validation_data=(mu_va, y_scaled[i_va]),
+                           epochs=epochs or section.epochs_regressor, batch_size=section.batch_size,
+                           callbacks=cbs, verbose=verbose)
+            dt = time.perf_counter() - t0
+        n_ep = len(hist.history.get("loss", []))
+        best = load_best_or_raise(ckpt, stopper)
+    finally:
+        ckpt.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.cleanup()
+    return StageResult(best, _hist(hist), dt, len(i_tr) * max(n_ep, 1) / dt, n_ep, stopper.stopped_on_nan)
+
+
+def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVAESection | None = None,
+                seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 5, callbacks=None,
+                deterministic: bool = True, epochs: int | None = None) -> StageResult:
+    """Stage 3: joint fine-tuning (Eq. 10) of encoder and regressor; the decoder is frozen."""
+    profile = profile or get_profile()
+    section = section or profile.pvae
+    seed = profile.seed if seed is None else int(seed)
+    i_tr, i_va = split[0], split[1]
+    tmp, work = _workdir(out_dir)
+    ckpt = work / ".pvae_best.keras"
+    ckpt.unlink(missing_ok=True)
+    stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "joint ", callbacks,
+                              ("loss", "recon", "kl", "prop", "val_loss", "val_prop"))
+    try:
+        with seeded(seed, deterministic):
+            model.decoder.trainable = False
+            model.compile(optimizer=keras.optimizers.Adam(section.learning_rate_joint))
+            t0 = time.perf_counter()
+            hist = model.fit(make_dataset(images[i_tr], y_scaled[i_tr], section.batch_size, shuffle=True, seed=seed), shuffle=False,
+                             validation_data=make_dataset(images[i_va], y_scaled[i_va], 256),
+                             epochs=epochs or section.epochs_joint, callbacks=cbs, verbose=verbose)
+            dt = time.perf_counter() - t0
+        n_ep = len(hist.history.get("loss", []))
+        best = load_best_or_raise(ckpt, stopper)
+        best.decoder.trainable = False
+    finally:
+        ckpt.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.cleanup()
+    return StageResult(best, _hist(hist), dt, len(i_tr) * max(n_ep, 1) / dt, n_ep, stopper.stopped_on_nan)
+
+
+def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=None,
+               section: PVAESection | None = None, seed: int | None = None, out_dir=None, verbose: int = 0,
+               print_every: int = 5, callbacks=None, deterministic: bool = True, mixed_precision: bool = False,
+               joint: bool = True) -> PVAEResult:
+    """Staged pVAE training (stages 1-3 above); stage 1 is skipped when ``vae`` is given.
+
+    Parameters
+    ----------
+    images : array_like (N, H, W) or (N, D, H, W)
+        Binary images, 1 = pore.
+    properties : array_like (N,) or (N, P)
+        Target properties, e.g. columns ``(n, K11)`` with K in lattice units.
+    names : sequence of str, optional
+        Property names (default ``("n", "k11", ...)``), stored in ``property_scaler.names``.
+    vae : PVAE, optional
+        A trained stage-1 VAE to start from (transfer learning); its weights are copied, it is
+        not modified.
+
+    Returns
+    -------
+    PVAEResult
+        With the test-set R² per property in physical units.
+    """
+    profile = profile or get_profile()
+    section = section or profile.pvae
+    seed = profile.seed if seed is None else int(seed)
+    x = _check_images(images, None)
+    y = as_targets(properties, len(x), name="properties")
+    names = tuple(names) if names is not None else ("n", "k11", "k22", "k33")[: y.shape[1]]
+    if len(names) != y.shape[1]:
+        raise ValueError(f"{len(names)} names for {y.shape[1]} property columns")
+    split = split_indices(len(x), seed)
+    i_tr, i_va, i_te = split
+    stages = {}
+    if vae is None:
+        stages["vae"] = train_vae(x, profile, section, seed, split, out_dir, verbose, print_every, callbacks,
+                                  deterministic, mixed_precision)
+        vae = stages["vae"].model
+    elif tuple(vae.image_shape[:-1]) != x.shape[1:]:
+        raise ValueError(f"the VAE expects images of shape {vae.image_shape[:-1]}, got {x.shape[1:]}")
+    scaler = MinMaxScaler(names=names).fit(y[i_tr])
+    ys = scaler.transform(y)
+    stages["regressor"] = train_regressor(vae, x, ys, split, profile, section, seed, out_dir, verbose,
+                                          max(print_every * 2, 1) if print_every else 0, callbacks, deterministic)
+    model = build_pvae(x.shape[1:], vae.latent_dim, section.base_filters, n_properties=y.shape[1],
+                       beta=section.beta, lam=section.lam, property_scaler=scaler, seed=seed, name="pvae")
+    if len(model.encoder.weights) != len(vae.encoder.weights):
+        raise ValueError("the VAE's architecture does not match section.base_filters / latent_dim")
+    model.encoder.set_weights(vae.encoder.get_weights())
+    model.decoder.set_weights(vae.decoder.get_weights())
+    model.regressor.set_weights(stages["regressor"].model.get_weights())
+    if joint:
+        stages["joint"] = train_joint(model, x, ys, split, profile, section, seed, out_dir, verbose, print_every,
+                                      callbacks, deterministic)
+        model = stages["joint"].model
+        model.property_scaler = scaler
+    y_pred = model.predict_properties(x[i_te])
+    r2 = dict(zip(names, (float(v) for v in r2_score(y[i_te], y_pred))))
+    return PVAEResult(model, stages, r2, y[i_te], y_pred, {"train": i_tr, "val": i_va, "test": i_te})

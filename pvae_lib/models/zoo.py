@@ -1,0 +1,196 @@
+"""Trained-model cache shared by the chapters.
+
+:func:`get_trained_cnn` and :func:`get_trained_pvae` load the profile's models from
+``artifacts_dir(profile.name, "models")`` when present and consistent with the profile's sizes,
+else train them on :func:`pvae_lib.data.datasets.load_synthetic_dataset` and save them
+atomically (native ``.keras`` files, ``safe_mode=True`` on load). The stage-1 VAE is trained
+once and re-used (transfer learning) by every pVAE, so the latent-space chapter's three
+models (VAE, pVAE on ``n``, pVAE on ``n, K11``) cost one VAE training plus two short
+regressor/joint stages.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import atomic_path, save_npy_atomic, write_json_atomic
+from ..profiles import Profile, get_profile
+from ..results import artifacts_dir
+
+__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "PROPERTY_COLUMNS", "models_dir"]
+
+#: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
+PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
+_FORMAT = 1
+
+
+def _profile(profile) -> Profile:
+    if profile is None or isinstance(profile, str):
+        return get_profile(profile)
+    return profile
+
+
+def models_dir(profile=None) -> Path:
+    """Folder of the cached models of ``profile``."""
+    return artifacts_dir(_profile(profile).name, "models")
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, name: str):
+    with open(folder / f".{name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _key(section, ds, extra: dict) -> dict:
+    return {"format": _FORMAT, "section": json.loads(json.dumps(dataclasses.asdict(section))),
+            "data_shape": list(ds.images.shape), "data_seed": int(ds.seed), **extra}
+
+
+def _read_info(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def training_info(name: str, profile=None) -> dict:
+    """Stored training record of a cached model: ``"cnn"``, ``"vae"``, ``"pvae_n"``, ``"pvae_n_k11"``.
+
+    Holds histories, test R², timings and throughput (samples/s) of the run that made it.
+    """
+    info = _read_info(models_dir(profile) / f"{name}_info.json")
+    if info is None:
+        raise FileNotFoundError(f"no cached model {name!r} for this profile; call get_trained_cnn/get_trained_pvae")
+    return info
+
+
+def _save_keras(model, path: Path):
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def _dataset(profile):
+    from ..data.datasets import load_synthetic_dataset
+
+    return load_synthetic_dataset(profile)
+
+
+def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 5):
+    """The profile's CNN surrogate for ``(n, K11)`` of the synthetic data (paper Section 4.2).
+
+    Returns
+    -------
+    model : keras.Model
+        Maps images (N, H, W, 1) to min-max scaled ``(n, K11)``.
+    scaler : MinMaxScaler
+        ``scaler.inverse_transform(model.predict(x))`` gives ``n`` and K11 in l.u.;
+        :func:`pvae_lib.models.cnn.predict_cnn` does both steps.
+    info : dict
+        ``r2`` (test set), ``history``, ``train_time_s``, ``samples_per_s``, ``y_test``,
+        ``y_pred`` (arrays), ``cached`` (True if loaded).
+    """
+    import keras
+
+    from .cnn import train_cnn
+    from .scaling import MinMaxScaler
+
+    profile = _profile(profile)
+    folder = models_dir(profile)
+    with _locked(folder, "cnn"):
+        ds = _dataset(profile)
+        key = _key(profile.cnn, ds, {"kind": "cnn", "seed": profile.seed})
+        info = _read_info(folder / "cnn_info.json")
+        paths = [folder / "cnn.keras", folder / "cnn_scaler.json", folder / "cnn_test.npz"]
+        if info is not None and info.get("key") == key and all(p.is_file() for p in paths):
+            model = keras.saving.load_model(paths[0], safe_mode=True)
+            scaler = MinMaxScaler.from_json(paths[1])
+            test = np.load(paths[2])
+            return model, scaler, {**info, "y_test": test["y_test"], "y_pred": test["y_pred"], "cached": True}
+        res = train_cnn(ds.images, np.c_[ds.porosity, ds.k11], profile, seed=profile.seed, out_dir=folder,
+                        names=("n", "k11"), verbose=verbose, print_every=print_every)
+        with atomic_path(paths[2], suffix=".npz") as tmp:
+            np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred)
+        info = {"key": key, "r2": res.r2, "history": res.history, "train_time_s": res.train_time_s,
+                "samples_per_s": res.samples_per_s, "epochs_run": res.epochs_run, "n_train": len(res.split["train"]),
+                "n_test": len(res.split["test"]), "stopped_on_nan": res.stopped_on_nan}
+        write_json_atomic(folder / "cnn_info.json", info)
+        return res.model, res.scaler, {**info, "y_test": res.y_test, "y_pred": res.y_pred, "cached": False}
+
+
+def _stage_info(stage) -> dict:
+    return {"history": stage.history, "train_time_s": stage.train_time_s, "samples_per_s": stage.samples_per_s,
+            "epochs_run": stage.epochs_run, "stopped_on_nan": stage.stopped_on_nan}
+
+
+def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", verbose: int = 0,
+                     print_every: int = 5):
+    """The profile's trained (p)VAE on the synthetic data (paper Section 4.3).
+
+    Parameters
+    ----------
+    profile : Profile or str, optional
+    properties : sequence of str
+        Regressor targets, any of ``"n"`` (porosity) and ``"k11"`` (l.u.); ignored for ``kind="vae"``.
+    kind : {"pvae", "vae"}
+        ``"vae"``: the stage-1 VAE (``regressor=None``); ``"pvae"``: the stage-1 VAE + regressor
+        pre-training + joint fine-tuning, starting from the cached VAE weights.
+
+    Returns
+    -------
+    PVAE
+        With ``.encoder``, ``.decoder``, ``.regressor``, ``.property_scaler``; training records
+        via :func:`training_info` (name ``"vae"`` or ``"pvae_" + "_".join(properties)``).
+    """
+    import keras
+
+    from .pvae import PVAE  # noqa: F401 - registers the class for loading
+    from .training import split_indices, train_pvae, train_vae
+
+    profile = _profile(profile)
+    if kind not in ("pvae", "vae"):
+        raise ValueError(f"kind must be 'pvae' or 'vae', got {kind!r}")
+    properties = tuple(str(p).lower() for p in properties)
+    unknown = [p for p in properties if p not in PROPERTY_COLUMNS]
+    if kind == "pvae" and (not properties or unknown):
+        raise ValueError(f"properties must be a non-empty subset of {tuple(PROPERTY_COLUMNS)}, got {properties}")
+    folder = models_dir(profile)
+    with _locked(folder, "pvae"):
+        ds = _dataset(profile)
+        vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed})
+        vae_path, vae_info_path = folder / "vae.keras", folder / "vae_info.json"
+        info = _read_info(vae_info_path)
+        if info is not None and info.get("key") == vae_key and vae_path.is_file():
+            vae = keras.saving.load_model(vae_path, safe_mode=True)
+        else:
+            split = split_indices(len(ds.images), profile.seed)
+            stage = train_vae(ds.images, profile, seed=profile.seed, split=split, verbose=verbose,
+                              print_every=print_every)
+            vae = stage.model
+            _save_keras(vae, vae_path)
+            write_json_atomic(vae_info_path, {"key": vae_key, **_stage_info(stage), "n_train": len(split[0])})
+        if kind == "vae":
+            return vae
+        name = "pvae_" + "_".join(properties)
+        key = {**vae_key, "kind": name}
+        path, info_path = folder / f"{name}.keras", folder / f"{name}_info.json"
+        info = _read_info(info_path)
+        if info is not None and info.get("key") == key and path.is_file():
+            return keras.saving.load_model(path, safe_mode=True)
+        y = np.column_stack([getattr(ds, PROPERTY_COLUMNS[p]) for p in properties])
+        res = train_pvae(ds.images, y, names=properties, vae=vae, profile=profile, seed=profile.seed,
+                         verbose=verbose, print_every=print_every)
+        _save_keras(res.model, path)
+        with atomic_path(folder / f"{name}_test.npz", suffix=".npz") as tmp:
+            np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred, test_index=res.split["test"])
+        write_json_atomic(info_path, {"key": key, "r2": res.r2,
+                                      "stages": {k: _stage_info(v) for k, v in res.stages.items()}})
+        return res.model
