@@ -37,3 +37,19 @@ def test_cli_errors(tmp_path, capsys):
     assert "not a dataset folder" in capsys.readouterr().err
     assert main(["label", str(out), "--axis", "y", "--quiet"]) == 1
     assert "stokes2d" in capsys.readouterr().err
+
+
+def test_generate_foam_and_label_with_lbm(tmp_path):
+    out = tmp_path / "foam"
+    assert main(["generate", "foam", "--size", "32", "--cell-size", "10", "--porosity", "0.85", "--strains", "0,0.3",
+                 "--sub", "16", "--stride", "16", "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    data = open_dataset(out)
+    assert data.images.shape == (16, 16, 16, 16) and data.meta["strains"] == [0.0, 0.3]
+    import pytest
+
+    pytest.importorskip("pvae_lib.lbm.permeability")
+    assert main(["label", str(out), "--solver", "lbm", "--axis", "x", "--limit", "2", "--quiet"]) == 0
+    table = pd.read_csv(out / "properties.csv")
+    assert list(table["case"]) == [0, 1] and list(table.columns) == [
+        "case", "n_F", "strain", "volume", "x0", "y0", "z0", "Permeability_x"]
+    assert (table["Permeability_x"] > 0).all()

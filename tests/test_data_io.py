@@ -130,3 +130,20 @@ def test_writer_refuses_to_overwrite_and_is_atomic(tmp_path, stack):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "s.tif"]  # no temporary left
     with pytest.raises(ValueError):
         write_stack(stack, tmp_path / "s.jpg")
+
+
+def test_rgb_tiff_stack(tmp_path):
+    pores = np.zeros((3, 5, 6), bool)
+    pores[:, 2] = True
+    gray = np.where(pores, 200, 10).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", np.stack([gray] * 3, -1), photometric="rgb")
+    assert np.array_equal(read_image(tmp_path / "rgb.tif", pore="bright"), pores)
+    colour = np.stack([gray, gray, gray // 2], -1)
+    tifffile.imwrite(tmp_path / "colour.tif", colour, photometric="rgb")
+    with pytest.raises(ValueError, match="colour.tif"):
+        read_image(tmp_path / "colour.tif", pore="bright")
+    # a small gray stack whose last axis happens to be 3 is not mistaken for colour
+    small = np.zeros((5, 4, 3), np.uint8)
+    small[:, :, 1] = 1
+    tifffile.imwrite(tmp_path / "small.tif", small, photometric="minisblack")
+    assert read_image(tmp_path / "small.tif").shape == (5, 4, 3)

@@ -132,3 +132,12 @@ def test_tf_pipeline_shapes(folder):
     x3 = next(iter(make_tf_dataset(folder, batch_size=4, labels=None, as_3d=True, shuffle=False)))
     assert tuple(x3.shape) == (4, 20, 20, 20, 1)
     np.testing.assert_array_equal(x3.numpy()[1, 5, ..., 0], data.images[1])
+
+
+def test_lbm_labelling_agrees_with_exact_solver_on_extruded_patterns():
+    pytest.importorskip("pvae_lib.lbm.permeability")
+    images = generate_synthetic(2, 20, 4, 3, 10, rng=8)  # 4-pixel pores: LBM within ~2 %
+    lbm = label_images(images, solver="lbm", extruded_length=4, progress=False)
+    exact = label_images(images, solver="stokes2d", progress=False, workers=1)
+    np.testing.assert_allclose(lbm["n_F"], exact["n_F"])
+    np.testing.assert_allclose(lbm["Permeability_x"], exact["Permeability_x"], rtol=0.04)

@@ -70,7 +70,7 @@ def test_inverse_design_end_to_end(model):
     images, n, k = tiny_dataset(30, image_size=28)
     props = np.column_stack([n, k])
     mu = encode_dataset(model, images)
-    targets = np.array([[0.3, 0.15], [0.2, 0.1], [0.4, 0.2]])
+    targets = _reachable_targets(model, "direct", 3, seed=11)
     res = inverse_design(model, targets, mu, props, n_starts=3, mode="direct", max_iterations=300, patience=50)
     assert res.z.shape == (3, 3, model.latent_dim)
     assert res.predicted.shape == (3, 3, 2) and res.loss.shape == (3, 3)

@@ -105,7 +105,7 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
         raise ValueError("--n-designs and --starts must be >= 1")
     out = Path(out)
     if (out / "designs.csv").exists() and not overwrite:
-        raise FileExistsError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
+        raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
     images, props, z0 = _starts(model, data, profile, starts, seed)
     start_index = np.full(starts, -1)
     if z0 is None:

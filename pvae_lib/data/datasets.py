@@ -93,7 +93,7 @@ def _locked(folder: Path):
 
 
 def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool = True,
-                           workers: int = 2, progress: bool = True) -> SyntheticDataset:
+                           workers: int | None = None, progress: bool = True) -> SyntheticDataset:
     """Generate (or read from cache) and label the profile's synthetic dataset.
 
     Parameters
@@ -104,8 +104,8 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
     cache : bool
         Reuse / write ``artifacts_dir(profile.name, "synthetic")``. With ``False`` the set is
         generated and labelled in a temporary folder and nothing is kept.
-    workers : int
-        Processes for the labelling.
+    workers : int, optional
+        Processes for the labelling (default ``profile.data.label_workers``).
 
     Returns
     -------
@@ -115,6 +115,7 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
 
     profile = get_profile(profile) if not isinstance(profile, Profile) else profile
     params = _params(profile)
+    workers = profile.data.label_workers if workers is None else int(workers)
     if cache:
         folder = artifacts_dir(profile.name, "synthetic")
         ctx = _locked(folder)

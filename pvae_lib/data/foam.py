@@ -149,7 +149,7 @@ def foam_distance_field(struts: np.ndarray, shape, max_distance: float, workers:
 
 
 def generate_foams(config: FoamConfig | None = None, strains=PAPER_STRAINS, rng=None,
-                   progress: bool = False) -> list[FoamVolume]:
+                   progress: bool = False, max_strain: float | None = None) -> list[FoamVolume]:
     """One Voronoi foam seen at several compressive strains (along x1 = array axis 0).
 
     Parameters
@@ -158,6 +158,9 @@ def generate_foams(config: FoamConfig | None = None, strains=PAPER_STRAINS, rng=
     strains : sequence of float
         Engineering compressive strains in [0, 1) (paper: 0, 0.15, 0.25, 0.35, 0.50).
     rng : numpy.random.Generator or int or None
+    max_strain : float, optional
+        Strain that sets the reference box (default ``max(strains)``). Give the full set's
+        maximum to regenerate a single state of a larger run exactly (same seed).
 
     Returns
     -------
@@ -172,7 +175,9 @@ def generate_foams(config: FoamConfig | None = None, strains=PAPER_STRAINS, rng=
     strains = tuple(float(s) for s in strains)
     if not strains:
         raise ValueError("give at least one strain")
-    eps_max = max(strains)
+    eps_max = max(strains) if max_strain is None else float(max_strain)
+    if eps_max < max(strains):
+        raise ValueError(f"max_strain={max_strain} is below the largest strain {max(strains)}")
     size = int(config.size)
     box = (size / (1.0 - eps_max), size, size)
     struts = voronoi_struts(box, config.cell_size, rng, config.margin_cells)

@@ -20,8 +20,9 @@ Decisions on awkward input (each raises ``ValueError`` naming the file otherwise
 * 16-bit (or float) gray slices are **accepted**: binarisation works on the gray values.
   With ``pore="nonzero"|"zero"`` they must be binary (two values at most); gray-scale needs
   ``pore="bright"|"dark"``.
-* RGB/RGBA slices are accepted **only if the colour channels are identical** (a gray image
-  saved in colour, common for BMP exports); the first channel is used and alpha is ignored.
+* RGB/RGBA slices (and RGB TIFF stacks) are accepted **only if the colour channels are
+  identical** (a gray image saved in colour, common for BMP exports); the first channel is
+  used and alpha is ignored. Gray + alpha is read as gray.
   Truly coloured slices are rejected: segment them first.
 * Slices of a folder must all have the same size; the first slice that differs is named.
 * In a folder, files without an image extension (``.bmp .png .tif .tiff``) are ignored;
@@ -127,29 +128,45 @@ def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
     return (arr > threshold) if pore == "bright" else (arr <= threshold)
 
 
+def _drop_channels(data: np.ndarray, path: Path) -> np.ndarray:
+    """Colour/alpha samples in the last axis -> gray; raise naming ``path`` if truly coloured."""
+    if data.shape[-1] == 2:  # gray + alpha
+        return data[..., 0]
+    rgb = data[..., :3]
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        return rgb[..., 0]
+    raise ValueError(
+        f"{path}: colour (RGB) image with differing channels; convert it to gray-scale or "
+        "segment it first (pvae_lib reads gray or binary slices only)"
+    )
+
+
 def _gray_slice(data: np.ndarray, path: Path) -> np.ndarray:
     """Reduce one decoded slice to 2-D gray values, or raise naming ``path``."""
     if data.ndim == 2:
         return data
-    if data.ndim == 3 and data.shape[-1] in (3, 4):
-        rgb = data[..., :3]
-        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-            return rgb[..., 0]
-        raise ValueError(
-            f"{path}: colour (RGB) image with differing channels; convert it to gray-scale or "
-            "segment it first (pvae_lib reads gray or binary slices only)"
-        )
+    if data.ndim == 3 and data.shape[-1] in (2, 3, 4):
+        return _drop_channels(data, path)
     raise ValueError(f"{path}: expected a 2-D gray-scale slice, got shape {data.shape}")
+
+
+def _read_tiff(path: Path) -> tuple[np.ndarray, bool]:
+    """Pages of a TIFF as an array, and whether its last axis holds colour samples."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        return np.asarray(series.asarray()), series.axes.endswith("S")
 
 
 def _read_one_slice(path: Path) -> np.ndarray:
     try:
         if path.suffix.lower() in _TIFF:
-            import tifffile
-
-            data = tifffile.imread(path)
-            if data.ndim == 3 and data.shape[-1] not in (3, 4):
-                raise ValueError(f"{path}: a slice folder must hold 2-D slices, this TIFF has {data.shape[0]} pages")
+            data, colour = _read_tiff(path)
+            if colour:
+                data = _drop_channels(data, path)
+            if data.ndim != 2:
+                raise ValueError(f"{path}: a slice folder must hold 2-D slices, this TIFF has shape {data.shape}")
         else:
             import imageio.v3 as iio
 
@@ -232,15 +249,11 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero") -> np.ndarray:
                 raise ValueError(f"{path}: cannot be read as a .npy array ({exc})") from exc
         elif suffix in _TIFF:
             try:
-                import tifffile
-
-                data = np.asarray(tifffile.imread(path))
+                data, colour = _read_tiff(path)
             except Exception as exc:  # noqa: BLE001
                 raise ValueError(f"{path}: cannot be read as a TIFF ({type(exc).__name__}: {exc})") from exc
-            if data.ndim == 3 and data.shape[-1] in (3, 4) and data.shape[0] > 4:
-                data = _gray_slice(data, path)  # one RGB page
-            elif data.ndim == 4:
-                raise ValueError(f"{path}: colour TIFF stack (shape {data.shape}); convert it to gray-scale first")
+            if colour:
+                data = _drop_channels(data, path)
         elif suffix in IMAGE_SUFFIXES:
             data = _read_one_slice(path)
         else:

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import os
 import time
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -120,15 +123,33 @@ def _iter_labels(images, cases, *, solver, axes, extruded_length, lbm_config, wo
             sub = cases[a:b]
             yield sub, _label_chunk(np.asarray(images[sub]), solver, axes, extruded_length, lbm_config)
         return
-    # spawn: safe in notebooks and after TensorFlow has started threads (fork is not)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        piece = max(1, block // workers)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(_start_method()))
+    piece = max(1, block // workers)
+    try:
         for a, b in _chunks(cases.size, block):
             sub = cases[a:b]
-            futures = [pool.submit(_label_chunk, np.asarray(images[sub[i:j]]), solver, axes, extruded_length, lbm_config)
-                       for i, j in _chunks(sub.size, piece)]
-            rows = [row for f in futures for row in f.result()]
+            if pool is not None:
+                try:
+                    futures = [pool.submit(_label_chunk, np.asarray(images[sub[i:j]]), solver, axes,
+                                           extruded_length, lbm_config) for i, j in _chunks(sub.size, piece)]
+                    rows = [row for f in futures for row in f.result()]
+                except BrokenProcessPool:
+                    # e.g. a script without `if __name__ == "__main__":` under "spawn": go on serially
+                    pool.shutdown(cancel_futures=True)
+                    pool = None
+            if pool is None:
+                rows = _label_chunk(np.asarray(images[sub]), solver, axes, extruded_length, lbm_config)
             yield sub, rows
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _start_method() -> str:
+    """``fork`` when it is safe (one thread, no TensorFlow loaded), else ``spawn``."""
+    if os.name == "posix" and threading.active_count() == 1 and "tensorflow" not in sys.modules:
+        return "fork"
+    return "spawn"
 
 
 def label_images(

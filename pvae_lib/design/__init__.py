@@ -8,6 +8,7 @@ Modules (TensorFlow is imported only where a model is run):
 - :mod:`~pvae_lib.design.inverse` - batched gradient-based inverse design (Fig. 4, Section 4.5).
 - :mod:`~pvae_lib.design.evaluate` - properties of designs (CNN surrogate and exact solver),
   R², feasibility of targets (Figs. 16-17).
+- :mod:`~pvae_lib.design.study` - the whole experiment of Section 4.5 in one call.
 - :mod:`~pvae_lib.design.plots` - the figures.
 - :mod:`~pvae_lib.design.widgets` - live (ipywidgets) and kernel-free (jshtml) explorers.
 - :mod:`~pvae_lib.design.testing` - tiny pVAE-protocol models for tests and examples.
@@ -31,6 +32,8 @@ _LAZY = {
     # evaluate
     "exact_properties": "evaluate", "surrogate_properties": "evaluate", "feasible_mask": "evaluate",
     "evaluate_designs": "evaluate", "r2_scores": "evaluate",
+    # study
+    "InverseStudy": "study", "run_inverse_study": "study", "r2_table": "study",
 }
 
 __all__ = sorted(_LAZY)

@@ -51,7 +51,7 @@ class LBMConfig:
     check_interval : int
         Steps run inside one compiled call between convergence checks.
     min_steps : int
-        Never stop before this many steps.
+        Never stop before this many steps (or ``max_steps`` if that is smaller).
     dtype : {'float32', 'float64'}
         Floating point type of the populations (stored as deviations from the rest state).
     max_mach : float

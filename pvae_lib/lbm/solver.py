@@ -92,31 +92,36 @@ def _force_chunk_fn():
     global _FORCE_CHUNK
     if _FORCE_CHUNK is None:
 
-        @tf.function(jit_compile=True, reduce_retracing=True)
+        @tf.function(jit_compile=True)
         def chunk(f, index, n_steps, omega_plus, omega_minus, force):
-            fv = force
-
+            # State between steps: post-collision populations. One step = stream, then
+            # collide (this order lets XLA fuse the gather into the collision loop).
             def body(k, f):
-                return k + 1, stream(trt_collide(f, omega_plus, omega_minus, fv), index)
+                return k + 1, trt_collide(stream(f, index), omega_plus, omega_minus, force)
 
             _, f = tf.while_loop(lambda k, f: k < n_steps, body, (tf.constant(0), f))
-            return (f, *_summary(f, fv))
+            return (f, *_summary(stream(f, index), force))
 
         _FORCE_CHUNK = chunk
     return _FORCE_CHUNK
+
+
+def _pre_collision(f_post, index, planes=()):
+    """Populations after streaming (and the Zou-He planes): the ones moments are taken from."""
+    f = stream(f_post, index)
+    for plane in planes:
+        f = apply_zou_he(f, plane)
+    return f
 
 
 def _pressure_chunk_fn(planes):
     @tf.function(jit_compile=True)
     def chunk(f, index, n_steps, omega_plus, omega_minus):
         def body(k, f):
-            f = stream(trt_collide(f, omega_plus, omega_minus, None), index)
-            for plane in planes:
-                f = apply_zou_he(f, plane)
-            return k + 1, f
+            return k + 1, trt_collide(_pre_collision(f, index, planes), omega_plus, omega_minus, None)
 
         _, f = tf.while_loop(lambda k, f: k < n_steps, body, (tf.constant(0), f))
-        return (f, *_summary(f, None))
+        return (f, *_summary(_pre_collision(f, index, planes), None))
 
     return chunk
 
@@ -125,7 +130,8 @@ def run_lattice(lattice: FluidLattice, config: LBMConfig, progress: bool = False
     """Run the time loop on a prepared lattice whose flow axis is array axis 0.
 
     Returns ``(f, converged, steps, history, seconds, driving_gradient)`` with ``f`` the final
-    zero-centred populations (19, N) as a tensor.
+    zero-centred populations (19, N) after streaming and boundary conditions (pre-collision),
+    as a tensor.
     """
     dtype = tf.as_dtype(config.dtype)
     n = lattice.n_fluid
@@ -139,6 +145,7 @@ def run_lattice(lattice: FluidLattice, config: LBMConfig, progress: bool = False
         force = tf.constant([config.force, 0.0, 0.0], dtype)
         chunk_fn = _force_chunk_fn()
         call = lambda f, k: chunk_fn(f, index, k, wp, wm, force)  # noqa: E731
+        planes = []
     else:
         if lattice.shape[0] < 3:
             raise ValueError("a pressure-driven run needs at least 3 layers along the flow axis")
@@ -179,7 +186,7 @@ def run_lattice(lattice: FluidLattice, config: LBMConfig, progress: bool = False
                 )
             mean = float(jsum.numpy()[0]) / n_voxels
             history.append((steps, mean))
-            if previous is not None and steps >= config.min_steps:
+            if previous is not None and steps >= min(config.min_steps, config.max_steps):
                 scale = max(abs(mean), 1e-300)
                 if abs(mean - previous) <= config.tolerance * scale or (mean == 0.0 and previous == 0.0):
                     converged = True
@@ -189,6 +196,7 @@ def run_lattice(lattice: FluidLattice, config: LBMConfig, progress: bool = False
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
+    f = _pre_collision(f, index, planes)
     return f, converged, steps, np.array(history, dtype=np.float64).reshape(-1, 2), seconds, gradient
 
 
@@ -249,13 +257,11 @@ def simulate(image, config: LBMConfig | None = None, axis: int | str = 0, progre
     inverse = np.argsort(perm)
     rho = np.transpose(rho, inverse)
     vel = np.transpose(vel, list(inverse) + [pores.ndim])
-    comp = np.zeros(pores.ndim)
     vel_out = np.zeros_like(vel)
     mean = np.zeros(pores.ndim)
     for c, a in enumerate(perm):  # solver component c is array axis a
         vel_out[..., a] = vel[..., c]
         mean[a] = j_sum[c] / pores.size
-    del comp
     return LBMResult(
         converged=converged,
         steps=steps,

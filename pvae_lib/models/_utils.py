@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 
-__all__ = ["split_indices", "seeded", "StopOnNaN", "EpochPrinter", "as_image_batch", "as_targets",
+__all__ = ["split_indices", "seeded", "StopOnNaN", "SafeCheckpoint", "EpochPrinter", "as_image_batch", "as_targets",
            "load_best_or_raise"]
 
 
@@ -80,6 +80,17 @@ class StopOnNaN(keras.callbacks.Callback):
             self.stopped_on_nan = True
             self.epoch = epoch
             self.model.stop_training = True
+
+
+class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` (best ``monitor``) that never writes a model whose losses are NaN/Inf."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        values = [logs.get(self.monitor), logs.get("loss")]
+        if any(v is not None and not math.isfinite(float(v)) for v in values):
+            return
+        super().on_epoch_end(epoch, logs)
 
 
 class EpochPrinter(keras.callbacks.Callback):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..fileio import atomic_path
 from ..profiles import CNNSection, get_profile
-from ._utils import EpochPrinter, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
+from ._utils import EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
 from .metrics import r2_score
 from .scaling import MinMaxScaler
 
@@ -151,7 +151,7 @@ def train_cnn(images, targets, profile=None, section: CNNSection | None = None, 
     stopper = StopOnNaN()
     cbs = [
         stopper,
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
+        SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, section.patience // 2),
                                           min_lr=1e-6),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=section.patience),

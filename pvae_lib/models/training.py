@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from ..profiles import PVAESection, get_profile
-from ._utils import EpochPrinter, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
+from ._utils import EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
 from .metrics import r2_score
 from .pvae import PVAE, build_pvae, build_regressor
 from .scaling import MinMaxScaler
@@ -57,8 +57,30 @@ class PVAEResult:
     split: dict
 
 
-def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0):
-    """``tf.data`` pipeline of float32 images (channel axis added) [and targets], batched, prefetched."""
+def _augment_fn(seed: int, square: bool):
+    """Random in-plane flips (and 90-degree rotations for square images) of a 2-D batch."""
+    import tensorflow as tf
+
+    gen = tf.random.Generator.from_seed(seed)
+
+    def aug(a):
+        r = gen.uniform([3], 0, 1)
+        a = tf.cond(r[0] < 0.5, lambda: tf.reverse(a, [1]), lambda: a)
+        a = tf.cond(r[1] < 0.5, lambda: tf.reverse(a, [2]), lambda: a)
+        if square:
+            a = tf.cond(r[2] < 0.5, lambda: tf.transpose(a, [0, 2, 1, 3]), lambda: a)
+        return a
+
+    return aug
+
+
+def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, augment: bool = False):
+    """``tf.data`` pipeline of float32 images (channel axis added) [and targets], batched, prefetched.
+
+    ``augment`` applies random flips/transposes of 2-D images per batch (the symmetry group of
+    the square): valid only for targets that do not change under them, such as porosity and the
+    extrusion-axis permeability K11 of the synthetic cross-sections.
+    """
     import tensorflow as tf
 
     x = np.asarray(x)
@@ -71,10 +93,13 @@ def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: i
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
+    if augment and x.ndim != 4:
+        raise ValueError("augment is implemented for 2-D images only")
+    aug = _augment_fn(seed, x.shape[1] == x.shape[2]) if augment else (lambda a: a)
     if y is None:
-        ds = ds.map(lambda a: tf.cast(a, tf.float32))
+        ds = ds.map(lambda a: aug(tf.cast(a, tf.float32)))
     else:
-        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), b))
+        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32)), b))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -82,7 +107,7 @@ def _callbacks(ckpt: Path, patience: int, verbose: int, print_every: int, prefix
     stopper = StopOnNaN()
     cbs = [
         stopper,
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
+        SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-6),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
     ]
@@ -142,7 +167,9 @@ def train_vae(images, profile=None, section: PVAESection | None = None, seed: in
                                beta=section.beta, lam=section.lam, seed=seed, name="vae")
             model.compile(optimizer=keras.optimizers.Adam(section.learning_rate))
             t0 = time.perf_counter()
-            hist = model.fit(make_dataset(x[i_tr], batch_size=section.batch_size, shuffle=True, seed=seed), shuffle=False,
+            train_ds = make_dataset(x[i_tr], batch_size=section.batch_size, shuffle=True, seed=seed,
+                                    augment=section.augment and x.ndim == 3)
+            hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(x[i_va], batch_size=256),
                              epochs=epochs or section.epochs_vae, callbacks=cbs, verbose=verbose)
             dt = time.perf_counter() - t0
@@ -214,7 +241,9 @@ def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVA
             model.decoder.trainable = False
             model.compile(optimizer=keras.optimizers.Adam(section.learning_rate_joint))
             t0 = time.perf_counter()
-            hist = model.fit(make_dataset(images[i_tr], y_scaled[i_tr], section.batch_size, shuffle=True, seed=seed), shuffle=False,
+            train_ds = make_dataset(images[i_tr], y_scaled[i_tr], section.batch_size, shuffle=True, seed=seed,
+                                    augment=section.augment and images.ndim == 3)
+            hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(images[i_va], y_scaled[i_va], 256),
                              epochs=epochs or section.epochs_joint, callbacks=cbs, verbose=verbose)
             dt = time.perf_counter() - t0
@@ -259,6 +288,9 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     names = tuple(names) if names is not None else ("n", "k11", "k22", "k33")[: y.shape[1]]
     if len(names) != y.shape[1]:
         raise ValueError(f"{len(names)} names for {y.shape[1]} property columns")
+    if section.augment and x.ndim == 3 and set(names) - {"n", "k11"}:
+        raise ValueError(f"section.augment flips/transposes the images, which changes {set(names) - {'n', 'k11'}}; "
+                         "set augment=False for these properties")
     split = split_indices(len(x), seed)
     i_tr, i_va, i_te = split
     stages = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 from pathlib import Path
 
@@ -50,9 +51,15 @@ def _locked(folder: Path, name: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _fingerprint(ds) -> str:
+    h = hashlib.sha1(np.packbits(np.asarray(ds.images, bool)).tobytes())
+    h.update(np.asarray(ds.k11, np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _key(section, ds, extra: dict) -> dict:
     return {"format": _FORMAT, "section": json.loads(json.dumps(dataclasses.asdict(section))),
-            "data_shape": list(ds.images.shape), "data_seed": int(ds.seed), **extra}
+            "data_shape": list(ds.images.shape), "data": _fingerprint(ds), **extra}
 
 
 def _read_info(path: Path) -> dict | None:
@@ -81,7 +88,7 @@ def _save_keras(model, path: Path):
 def _dataset(profile):
     from ..data.datasets import load_synthetic_dataset
 
-    return load_synthetic_dataset(profile)
+    return load_synthetic_dataset(profile, progress=False)
 
 
 def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 5):

@@ -1,0 +1,39 @@
+"""D3Q19 lattice Boltzmann permeability engine in TensorFlow (paper Appendices A and B).
+
+Modules (one job each): ``stencil`` (D3Q19 velocities/weights), ``config`` (``LBMConfig``),
+``equilibrium`` (Eq. 17), ``collision`` (BGK/TRT), ``forcing`` (Guo), ``streaming`` (fluid-only
+pull streaming), ``boundaries`` (bounce-back, walls, Zou-He), ``observables`` (moments),
+``solver`` (compiled time loop), ``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference``
+(plain NumPy cross-check) and ``benchmark`` (MLUPS).
+
+Note: ``pvae_lib.lbm.permeability`` is the *function* (re-exported here); the module of the
+same name is ``importlib.import_module('pvae_lib.lbm.permeability')``.
+"""
+from __future__ import annotations
+
+from .config import MAGIC_TRT, LBMConfig
+from .numpy_reference import numpy_simulate
+from .permeability import (
+    NotConvergedError,
+    PermeabilityResult,
+    TensorResult,
+    permeability,
+    permeability_tensor,
+    to_physical,
+)
+from .solver import LBMDivergenceError, LBMResult, simulate
+
+__all__ = [
+    "LBMConfig",
+    "MAGIC_TRT",
+    "simulate",
+    "LBMResult",
+    "LBMDivergenceError",
+    "permeability",
+    "permeability_tensor",
+    "to_physical",
+    "PermeabilityResult",
+    "TensorResult",
+    "NotConvergedError",
+    "numpy_simulate",
+]

@@ -1,0 +1,137 @@
+"""Evaluation and plots of the CNN surrogate and the pVAE (paper Figs. 7, 12, 13, 14)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import r2_score, voxel_accuracy
+
+__all__ = ["reconstruction_metrics", "regressor_r2", "plot_pred_vs_true", "plot_loss_curves",
+           "plot_reconstructions", "plot_prior_samples", "architecture_table"]
+
+_LABELS = {"n": r"$n^F$", "k11": r"$K^S_{11}$ [l.u.]", "k22": r"$K^S_{22}$ [l.u.]", "k33": r"$K^S_{33}$ [l.u.]"}
+
+
+def reconstruction_metrics(model, images, threshold: float = 0.5) -> dict:
+    """Voxel accuracy and porosity error of mean reconstructions ``decode(encode_mean(x))``.
+
+    Returns ``voxel_accuracy`` (fraction of voxels right after thresholding), ``porosity_mae``
+    (mean absolute error of the porosity :math:`n^F`) and ``porosity_r2``.
+    """
+    x = np.asarray(images) > 0.5
+    x_hat = model.decode(model.encode_mean(x))
+    axes = tuple(range(1, x.ndim))
+    n_true, n_rec = x.mean(axis=axes), (x_hat > threshold).mean(axis=axes)
+    return {"voxel_accuracy": voxel_accuracy(x, x_hat, threshold),
+            "porosity_mae": float(np.mean(np.abs(n_rec - n_true))),
+            "porosity_r2": float(r2_score(n_true, n_rec)[0])}
+
+
+def regressor_r2(model, images, properties) -> dict:
+    """Test-set R² per property (physical units) of ``model.predict_properties(images)``."""
+    pred = model.predict_properties(images)
+    return dict(zip(model.property_names, (float(v) for v in r2_score(properties, pred))))
+
+
+def _axes(n, size=3.2, ncols=None):
+    import matplotlib.pyplot as plt
+
+    ncols = ncols or n
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    return fig, axes.ravel()
+
+
+def plot_pred_vs_true(y_true, y_pred, names=("n", "k11"), title: str | None = None):
+    """Predicted vs true scatter per property with R² and the identity line (Figs. 7, 14)."""
+    t, p = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
+    r2 = r2_score(t, p)
+    fig, axes = _axes(t.shape[1])
+    for j, ax in enumerate(axes[: t.shape[1]]):
+        lo, hi = min(t[:, j].min(), p[:, j].min()), max(t[:, j].max(), p[:, j].max())
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+        ax.scatter(t[:, j], p[:, j], s=6, alpha=0.5)
+        label = _LABELS.get(names[j], names[j]) if j < len(names) else f"output {j}"
+        ax.set(xlabel=f"true {label}", ylabel=f"predicted {label}", title=f"$R^2$ = {r2[j]:.4f}")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(histories: dict, keys=("loss", "val_loss"), logy: bool = True):
+    """Training/validation curves, one panel per entry of ``histories`` (name -> Keras history dict)."""
+    fig, axes = _axes(len(histories), size=3.6)
+    for ax, (name, hist) in zip(axes, histories.items()):
+        for key in keys:
+            if key in hist:
+                ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], label=key)
+        ax.set(xlabel="epoch", title=name)
+        if logy:
+            ax.set_yscale("log")
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _show_row(axes, images, title):
+    for ax, im in zip(axes, images):
+        ax.imshow(np.asarray(im, float), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].set_ylabel(title)
+
+
+def plot_reconstructions(model, images, n: int = 6):
+    """Inputs (top) and mean reconstructions (bottom); 3-D inputs show their middle slice."""
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(images[:n]) > 0.5
+    x_hat = model.decode(model.encode_mean(x))
+    if x.ndim == 4:
+        x, x_hat = x[:, x.shape[1] // 2], x_hat[:, x_hat.shape[1] // 2]
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.4), squeeze=False)
+    _show_row(axes[0], x, "input")
+    _show_row(axes[1], x_hat, "reconstruction")
+    fig.tight_layout()
+    return fig
+
+
+def plot_prior_samples(model, ground_truth, n: int = 6, seed: int = 0):
+    """Decoded samples ``z ~ N(0, I)`` (bottom) next to ground-truth images (top) (Fig. 12)."""
+    import matplotlib.pyplot as plt
+
+    z = np.random.default_rng(seed).standard_normal((n, model.latent_dim)).astype("float32")
+    x_hat = model.decode(z)
+    gt = np.asarray(ground_truth[:n])
+    if gt.ndim == 4:
+        gt, x_hat = gt[:, gt.shape[1] // 2], x_hat[:, x_hat.shape[1] // 2]
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.4), squeeze=False)
+    _show_row(axes[0], gt, "ground truth")
+    _show_row(axes[1], x_hat, "prior sample")
+    fig.tight_layout()
+    return fig
+
+
+def architecture_table(model):
+    """Layer, output shape, activation and parameter count of each sub-model (like Table 2).
+
+    Returns a pandas DataFrame with columns ``part, layer, output, activation, params``.
+    """
+    import pandas as pd
+
+    rows = []
+    parts = [("encoder", model.encoder), ("decoder", model.decoder)]
+    if getattr(model, "regressor", None) is not None:
+        parts.append(("regressor", model.regressor))
+    for part, sub in parts:
+        for layer in sub.layers:
+            out = layer.output
+            shapes = [o.shape for o in out] if isinstance(out, (list, tuple)) else [out.shape]
+            act = getattr(layer, "activation", None)
+            act = getattr(act, "__name__", "") if act is not None else type(layer).__name__.lower()
+            if type(layer).__name__ in ("InputLayer", "Flatten", "Reshape", "Identity"):
+                act = ""
+            rows.append({"part": part, "layer": type(layer).__name__,
+                         "output": " / ".join("x".join(str(d) for d in s[1:]) for s in shapes),
+                         "activation": act, "params": layer.count_params()})
+    return pd.DataFrame(rows)
