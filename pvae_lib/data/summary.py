@@ -74,7 +74,8 @@ def plot_porosity_permeability(table: pd.DataFrame, column: str = "Permeability_
     ax.scatter(shown[POROSITY], shown[column], s=4, alpha=0.3, lw=0, label=f"{len(table)} samples")
     grid = np.linspace(table[POROSITY].min(), table[POROSITY].max(), 50)
     ax.plot(grid, fit["slope"] * grid + fit["intercept"], "r-",
-            label=f"K = {fit['slope']:.3g} n + {fit['intercept']:.3g}  (R² = {fit['r2']:.3f})")
+            label=f"K = {fit['slope']:.3g} n {'+' if fit['intercept'] >= 0 else '−'} {abs(fit['intercept']):.3g}"
+                  f"  (R² = {fit['r2']:.3f})")
     index = column.rsplit("_", 1)[-1]
     ii = {"x": "11", "y": "22", "z": "33"}.get(index, "")
     ax.set_xlabel("porosity $n^F$ [-]")

@@ -139,7 +139,7 @@ def plot_path_properties(props, axes=None, title_suffix=""):
         ax.set_xlabel("interpolation step")
         ax.set_ylabel(f"${name}${unit}")
         ax.set_title(f"${name}$ along the path{title_suffix}", fontsize=10)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="best")
     return axes
 
 
@@ -160,7 +160,10 @@ def plot_image_row(images, titles=None, ncols: int | None = None, size: float = 
                 ax.set_title(titles[i], fontsize=6.5)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout(pad=0.3)
+        top = 1.0 - 0.45 / fig.get_figheight()
+        fig.tight_layout(pad=0.3, rect=(0, 0, 1, top))
+    else:
+        fig.tight_layout(pad=0.3)
     return fig
 
 

@@ -46,6 +46,12 @@ MIN_INPUT_SIZE = 25
 _EPS = 1e-7
 
 
+def _batched(fn, x, batch_size: int) -> np.ndarray:
+    """Apply ``fn`` to ``x`` in batches (eager calls: no ``predict`` re-tracing per model)."""
+    batch_size = max(1, int(batch_size))
+    return np.concatenate([np.asarray(fn(x[s:s + batch_size])) for s in range(0, len(x), batch_size)], axis=0)
+
+
 def _conv_out(n: int, k: int, s: int, padding: str) -> int:
     return -(-n // s) if padding == "same" else (n - k) // s + 1
 
@@ -245,7 +251,7 @@ class PVAE(keras.Model):
 
     def encode_mean(self, x, batch_size: int = 256) -> np.ndarray:
         """Latent means :math:`\\mu` (N, latent_dim) of binary images ``x`` (N, H, W[, D])."""
-        return self.encoder.predict(self._images(x), batch_size=batch_size, verbose=0)[0]
+        return _batched(lambda b: self.encoder(b, training=False)[0], self._images(x), batch_size)
 
     def decode(self, z, batch_size: int = 256) -> np.ndarray:
         """Decoded images in [0, 1], shape (N, H, W[, D]) (channel axis dropped)."""
@@ -254,7 +260,7 @@ class PVAE(keras.Model):
             z = z[None]
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
-        return self.decoder.predict(z, batch_size=batch_size, verbose=0)[..., 0]
+        return _batched(lambda b: self.decoder(b, training=False), z, batch_size)[..., 0]
 
     def predict_properties(self, x_or_z, unscaled: bool = True, batch_size: int = 256) -> np.ndarray:
         """Properties from images (N, H, W[, D]) or latent means (N, latent_dim).
@@ -268,7 +274,7 @@ class PVAE(keras.Model):
             mu = a.astype(np.float32)
         else:
             mu = self.encode_mean(a, batch_size=batch_size)
-        p = self.regressor.predict(mu, batch_size=batch_size, verbose=0)
+        p = _batched(lambda b: self.regressor(b, training=False), mu, batch_size)
         if unscaled:
             if self.property_scaler is None:
                 raise RuntimeError("no property_scaler stored; pass unscaled=False")

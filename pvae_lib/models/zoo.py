@@ -57,9 +57,17 @@ def _fingerprint(ds) -> str:
     return h.hexdigest()[:16]
 
 
-def _key(section, ds, extra: dict) -> dict:
-    return {"format": _FORMAT, "section": json.loads(json.dumps(dataclasses.asdict(section))),
-            "data_shape": list(ds.images.shape), "data": _fingerprint(ds), **extra}
+#: PVAESection fields that change the stage-1 VAE (the others only affect stages 2-3).
+_VAE_FIELDS = ("latent_dim", "base_filters", "epochs_vae", "batch_size", "learning_rate", "beta", "patience",
+               "augment")
+
+
+def _key(section, ds, extra: dict, fields=None) -> dict:
+    config = json.loads(json.dumps(dataclasses.asdict(section)))
+    if fields is not None:
+        config = {k: v for k, v in config.items() if k in fields}
+    return {"format": _FORMAT, "section": config, "data_shape": list(ds.images.shape), "data": _fingerprint(ds),
+            **extra}
 
 
 def _read_info(path: Path) -> dict | None:
@@ -172,7 +180,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     folder = models_dir(profile)
     with _locked(folder, "pvae"):
         ds = _dataset(profile)
-        vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed})
+        vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed}, _VAE_FIELDS)
         vae_path, vae_info_path = folder / "vae.keras", folder / "vae_info.json"
         info = _read_info(vae_info_path)
         if info is not None and info.get("key") == vae_key and vae_path.is_file():
@@ -187,7 +195,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
         if kind == "vae":
             return vae
         name = "pvae_" + "_".join(properties)
-        key = {**vae_key, "kind": name}
+        key = {**_key(profile.pvae, ds, {"kind": name, "seed": profile.seed}), "vae": vae_key}
         path, info_path = folder / f"{name}.keras", folder / f"{name}_info.json"
         info = _read_info(info_path)
         if info is not None and info.get("key") == key and path.is_file():
