@@ -22,7 +22,7 @@ def _reachable_targets(model, mode, n, seed=0):
     return predict_properties(model, rng.normal(size=(n, model.latent_dim)), mode=mode)
 
 
-@pytest.mark.parametrize("mode", ["direct", "loop"])
+@pytest.mark.parametrize("mode", ["direct", "loop", "loop_binary"])
 def test_optimizer_reduces_loss_and_stops_on_tol(model, mode):
     targets = _reachable_targets(model, mode, 6)
     z0 = np.random.default_rng(5).normal(size=(6, model.latent_dim)).astype("float32")

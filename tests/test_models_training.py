@@ -8,7 +8,7 @@ keras = pytest.importorskip("keras")
 
 from pvae_lib.models.cnn import build_cnn, predict_cnn, train_cnn  # noqa: E402
 from pvae_lib.models.pvae import PVAE, build_pvae  # noqa: E402
-from pvae_lib.models.training import train_joint, train_pvae, train_regressor, train_vae  # noqa: E402
+from pvae_lib.models.training import train_pvae, train_vae  # noqa: E402
 from pvae_lib.profiles import CNNSection, PVAESection, get_profile  # noqa: E402
 
 PROFILE = get_profile("quick")

@@ -5,7 +5,8 @@
 Loads a saved pVAE (``.keras``), starts from the training samples nearest the target
 (``--data``: a ``.npz`` with ``images``, ``porosity``, ``k11``; ``synthetic`` = the profile's
 synthetic data set; ``prior`` = random draws from N(0, I)), optimises the latent vectors
-(direct regressor loss, then the decode -> re-encode -> regress loop of paper Fig. 4),
+(direct regressor loss, then the decode -> binarise -> re-encode -> regress loop of paper
+Fig. 4),
 and writes the distinct designs found:
 
 * ``design_XX.npy`` - the binary cross-section (True = pore), ``design_XX.png`` - a picture,
@@ -114,12 +115,12 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
         z0 = encode_dataset(model, images[start_index])
     rows = np.repeat(target, len(z0), axis=0)
     direct = optimize_latent(model, z0, rows, mode="direct", max_iterations=iterations)
-    loop = optimize_latent(model, direct.z, rows, mode="loop", max_iterations=loop_iterations,
+    loop = optimize_latent(model, direct.z, rows, mode="loop_binary", max_iterations=loop_iterations,
                            learning_rate=0.02, patience=min(400, loop_iterations))
     designs = binarize(decode(model, loop.z))
     keep = distinct_designs(designs, loop.loss, n_designs)
     exact = exact_properties(designs[keep], progress=progress)
-    reg = predict_properties(model, loop.z[keep], mode="loop")
+    reg = predict_properties(model, loop.z[keep], mode="loop_binary")
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib
 

@@ -7,6 +7,9 @@ properties, predicted either
 
 * ``mode="loop"`` (paper Fig. 4): ``regressor(encoder(decoder(z))[z_mean])`` - the decoded
   structure is re-encoded, so the prediction is tied to a structure the decoder can draw; or
+* ``mode="loop_binary"``: the same loop, but the encoder sees the decoded image binarised at
+  0.5 - the structure that is finally built and evaluated - with a straight-through gradient
+  (the threshold is treated as the identity in the backward pass); or
 * ``mode="direct"``: ``regressor(z)`` - cheaper, but ``z`` may drift to places whose decoded
   structure does not have the predicted properties.
 
@@ -105,15 +108,26 @@ def _unscale(model, scaled) -> np.ndarray:
     return np.asarray(_scaler(model).inverse_transform(np.asarray(scaled, dtype=np.float64)), dtype=np.float64)
 
 
+MODES = ("loop", "loop_binary", "direct")
+
+
 def _scaled_predictor(model, mode: str):
-    if mode not in ("loop", "direct"):
-        raise ValueError(f"mode must be 'loop' (decode -> encode -> regress, paper Fig. 4) or 'direct', got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'loop' (decode -> encode -> regress, paper Fig. 4), 'loop_binary' "
+                         f"(the same with the decoded image binarised at 0.5) or 'direct', got {mode!r}")
     enc, dec, reg = model.encoder, model.decoder, model.regressor
 
     def predict(z):
         if mode == "direct":
             return reg(z, training=False)
-        mu = enc(dec(z, training=False), training=False)
+        x = dec(z, training=False)
+        if mode == "loop_binary":
+            import tensorflow as tf
+
+            # straight-through estimator: the encoder sees the binarised structure (the design that
+            # is finally evaluated); the gradient flows as if the threshold were the identity
+            x = x + tf.stop_gradient(tf.cast(x > 0.5, x.dtype) - x)
+        mu = enc(x, training=False)
         mu = mu[0] if isinstance(mu, (list, tuple)) else mu
         return reg(mu, training=False)
 
@@ -224,7 +238,7 @@ def optimize_latent(model, z0, targets, mode: str = "loop", optimizer: str = "ad
         ``.encoder``, ``.decoder``, ``.regressor``, ``.property_scaler``.
     z0 : (R, d) starting latent vectors.
     targets : (R, P) target properties in physical units (porosity, K11 in l.u.²).
-    mode : ``"loop"`` (paper Fig. 4) or ``"direct"``.
+    mode : ``"loop"`` (paper Fig. 4), ``"loop_binary"`` or ``"direct"`` (module docstring).
     optimizer : ``"adam"`` or ``"sgd"`` (plain gradient descent).
     learning_rate : step size in latent units.
     tol : a row stops once its mean squared error of the scaled properties is below ``tol``
@@ -342,7 +356,7 @@ class InverseResult:
     predicted : (T, k, P) properties predicted at ``z`` by the loss's own path (``mode``)
     steps, stop_reason : (T, k) steps taken and why each start stopped
     history : (S,) mean current loss per step over all starts
-    mode : ``"loop"`` or ``"direct"``; seconds : wall time of the optimisation
+    mode : ``"loop"``, ``"loop_binary"`` or ``"direct"``; seconds : wall time of the optimisation
     """
 
     targets: np.ndarray

@@ -150,8 +150,8 @@ def plot_image_row(images, titles=None, ncols: int | None = None, size: float = 
     n = len(images)
     ncols = ncols or n
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.3 if titles is not None else 0)),
-                             squeeze=False)
+    lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.13 * lines) * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i < n:

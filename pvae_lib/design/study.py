@@ -3,8 +3,10 @@
 1. ``n_targets`` random targets uniform in :func:`~pvae_lib.design.inverse.target_box`.
 2. Starts: the ``n_starts`` training samples nearest each target (scaled property space).
 3. Stage "direct": every start optimised on ``regressor(z)`` (cheap dense network).
-4. Stage "loop": the best start of each target refined on the paper's
-   ``regressor(encoder(decoder(z)))`` loss (Fig. 4) - the expensive stage.
+4. Loop stages (``profile.design.loop_modes``): the best direct start of each target refined
+   on the paper's ``regressor(encoder(decoder(z)))`` loss (Fig. 4, ``"loop"``) and/or on the
+   same loop with the decoded image binarised by a straight-through estimator
+   (``"loop_binary"``) - the expensive stages.
 5. Designs = decoded, binarised (0.5) best latent vectors of both stages; their n and K11 by the
    CNN surrogate (paper protocol) and by the exact solver (porosity + duct flow).
 6. Feasibility of every target (:func:`~pvae_lib.design.evaluate.feasible_mask`) and R² for all,
@@ -33,17 +35,18 @@ class InverseStudy:
     ----------
     targets : (T, 2); box : (2, 2) target box; feasible : (T,) bool
     direct : InverseResult of the direct stage (all starts)
-    loop : OptimizationResult of the loop refinement (one row per target)
-    designs : dict stage -> (T, H, W) bool designed structures
+    loops : dict loop mode -> OptimizationResult of that refinement (one row per target)
+    designs : dict stage -> (T, H, W) bool designed structures (stages ``"direct"`` + loop modes)
     tables : dict stage -> DataFrame from :func:`~pvae_lib.design.evaluate.evaluate_designs`
-    seconds : dict of wall times (``direct``, ``loop``, ``optimisation`` = both, ``exact``, ``total``)
+    seconds : dict of wall times (``direct``, each loop mode, ``optimisation`` = direct + the
+        first loop mode, ``evaluation``, ``total``)
     """
 
     targets: np.ndarray
     box: np.ndarray
     feasible: np.ndarray
     direct: InverseResult
-    loop: OptimizationResult
+    loops: dict
     designs: dict
     tables: dict
     seconds: dict
@@ -72,7 +75,8 @@ def r2_table(study: InverseStudy):
 
 
 def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targets: int | None = None,
-                      rng=None, progress: bool = True, feasibility: str = "envelope") -> InverseStudy:
+                      rng=None, progress: bool = True, feasibility: str = "envelope",
+                      loop_modes=None) -> InverseStudy:
     """Run paper Section 4.5 at the profile's scale (see the module docstring).
 
     Parameters
@@ -81,6 +85,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     images : (N, H, W) bool training structures; properties : (N, 2) their n and K11 (l.u.²)
     cnn : CNN surrogate (``get_trained_cnn()``), optional
     profile : sizes (``profile.design``), default ``get_profile()``
+    loop_modes : loop stages to run (default ``profile.design.loop_modes``)
     """
     from pvae_lib.profiles import get_profile
 
@@ -96,18 +101,26 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
                             learning_rate=ds.learning_rate, tol=ds.tol, patience=ds.patience,
                             max_iterations=ds.max_iterations, batch_size=max(ds.batch_size, len(targets) * ds.n_starts),
                             progress=progress)
-    loop = optimize_latent(model, direct.best_z(), targets, mode="loop", learning_rate=ds.loop_learning_rate,
-                           tol=ds.tol, patience=min(ds.patience, ds.loop_max_iterations),
-                           max_iterations=ds.loop_max_iterations, batch_size=ds.batch_size, progress=progress)
-    t_opt = time.perf_counter()
-    designs = {"direct": binarize(decode(model, direct.best_z())), "loop": binarize(decode(model, loop.z))}
+    t_direct = time.perf_counter()
+    loops, seconds = {}, {"direct": direct.seconds}
+    for mode in loop_modes if loop_modes is not None else ds.loop_modes:
+        loops[mode] = optimize_latent(model, direct.best_z(), targets, mode=mode, learning_rate=ds.loop_learning_rate,
+                                      tol=ds.tol, patience=min(ds.patience, ds.loop_max_iterations),
+                                      max_iterations=ds.loop_max_iterations, batch_size=ds.batch_size,
+                                      progress=progress)
+        seconds[mode] = loops[mode].seconds
+    first = next(iter(loops), None)
+    seconds["optimisation"] = (t_direct - t0) + (seconds[first] if first else 0.0)
+    designs = {"direct": binarize(decode(model, direct.best_z()))}
+    reg = {"direct": direct.best_predicted()}
+    for mode, res in loops.items():
+        designs[mode] = binarize(decode(model, res.z))
+        reg[mode] = predict_properties(model, res.z, mode=mode)
     feasible = feasible_mask(targets, properties, method=feasibility)
-    reg = {"direct": direct.best_predicted(), "loop": predict_properties(model, loop.z, mode="loop")}
     t_ex = time.perf_counter()
     tables = {stage: evaluate_designs(designs[stage], targets, cnn=cnn, exact=True, regressor_pred=reg[stage],
                                       feasible=feasible, n_jobs=ds.exact_jobs, progress=progress)
-              for stage in ("direct", "loop")}
+              for stage in designs}
     t_end = time.perf_counter()
-    seconds = {"direct": direct.seconds, "loop": loop.seconds, "optimisation": t_opt - t0,
-               "evaluation": t_end - t_ex, "total": t_end - t0}
-    return InverseStudy(targets, box, feasible, direct, loop, designs, tables, seconds, properties)
+    seconds.update(evaluation=t_end - t_ex, total=t_end - t0)
+    return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties)

@@ -115,21 +115,27 @@ def plot_prior_samples(model, ground_truth, n: int = 6, seed: int = 0):
 def architecture_table(model):
     """Layer, output shape, activation and parameter count of each sub-model (like Table 2).
 
+    Works for a :class:`~pvae_lib.models.pvae.PVAE` (encoder, decoder, regressor) and for any
+    functional ``keras.Model`` such as the CNN surrogate.
+
     Returns a pandas DataFrame with columns ``part, layer, output, activation, params``.
     """
     import pandas as pd
 
     rows = []
-    parts = [("encoder", model.encoder), ("decoder", model.decoder)]
-    if getattr(model, "regressor", None) is not None:
-        parts.append(("regressor", model.regressor))
+    if hasattr(model, "encoder"):
+        parts = [("encoder", model.encoder), ("decoder", model.decoder)]
+        if getattr(model, "regressor", None) is not None:
+            parts.append(("regressor", model.regressor))
+    else:  # any functional keras.Model, e.g. the CNN surrogate
+        parts = [(model.name, model)]
     for part, sub in parts:
         for layer in sub.layers:
             out = layer.output
             shapes = [o.shape for o in out] if isinstance(out, (list, tuple)) else [out.shape]
             act = getattr(layer, "activation", None)
             act = getattr(act, "__name__", "") if act is not None else type(layer).__name__.lower()
-            if type(layer).__name__ in ("InputLayer", "Flatten", "Reshape", "Identity"):
+            if type(layer).__name__ in ("InputLayer", "Flatten", "Reshape", "Identity") or "Pool" in type(layer).__name__:
                 act = ""
             rows.append({"part": part, "layer": type(layer).__name__,
                          "output": " / ".join("x".join(str(d) for d in s[1:]) for s in shapes),

@@ -125,7 +125,7 @@ def _workdir(out_dir):
     return None, out
 
 
-def _check_images(images, split):
+def _check_images(images):
     x = as_image_batch(images)[..., 0]
     if x.shape[1] < 1 or min(x.shape[1:]) < 25:
         raise ValueError(f"images of shape {x.shape[1:]} are too small for the pVAE (>= 25 voxels per axis)")
@@ -152,7 +152,7 @@ def train_vae(images, profile=None, section: PVAESection | None = None, seed: in
     profile = profile or get_profile()
     section = section or profile.pvae
     seed = profile.seed if seed is None else int(seed)
-    x = _check_images(images, split)
+    x = _check_images(images)
     i_tr, i_va, _ = split if split is not None else split_indices(len(x), seed)
     tmp, work = _workdir(out_dir)
     ckpt = work / ".vae_best.keras"
@@ -274,6 +274,10 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     vae : PVAE, optional
         A trained stage-1 VAE to start from (transfer learning); its weights are copied, it is
         not modified.
+    mixed_precision : bool
+        Train stage 1 with float16 arithmetic when a GPU is present (ignored on CPU).
+    joint : bool
+        Run stage 3 (default); ``False`` stops after the regressor pre-training.
 
     Returns
     -------
@@ -283,7 +287,7 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     profile = profile or get_profile()
     section = section or profile.pvae
     seed = profile.seed if seed is None else int(seed)
-    x = _check_images(images, None)
+    x = _check_images(images)
     y = as_targets(properties, len(x), name="properties")
     names = tuple(names) if names is not None else ("n", "k11", "k22", "k33")[: y.shape[1]]
     if len(names) != y.shape[1]:

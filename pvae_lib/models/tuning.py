@@ -27,7 +27,7 @@ def tune_pvae(images, properties, profile=None, n_trials: int | None = None, epo
     """
     import optuna
 
-    from .training import split_indices, train_pvae
+    from .training import train_pvae
 
     profile = profile or get_profile()
     seed = profile.seed if seed is None else int(seed)

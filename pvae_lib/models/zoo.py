@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_path, save_npy_atomic, write_json_atomic
+from ..fileio import atomic_path, write_json_atomic
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 
