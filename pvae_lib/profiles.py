@@ -66,15 +66,15 @@ class CNNSection:
 class PVAESection:
     """pVAE (paper Section 3.2, Table 2) and its staged training."""
 
-    latent_dim: int = 64  # paper: 250
+    latent_dim: int = 128  # paper: 250
     base_filters: int = 16  # paper: 32 (Table 2 filters are 1.5, 1.5, 6, 4 x base)
     epochs_vae: int = 40
     epochs_regressor: int = 40
-    epochs_joint: int = 50
+    epochs_joint: int = 70
     batch_size: int = 32  # paper: 16
     learning_rate: float = 1e-3  # stage 1 (VAE); paper: 1.2e-4 with many more (GPU) epochs
     learning_rate_regressor: float = 3e-3  # stage 2 (regressor on frozen mu)
-    learning_rate_joint: float = 1e-3  # stage 3 (joint, decoder frozen)
+    learning_rate_joint: float = 4e-3  # stage 3 (joint, decoder frozen)
     beta: float = 0.5  # weight of the KL term (beta-VAE)
     lam: float = 1e5  # weight of the property term; recon is summed over all voxels
     patience: int = 10  # EarlyStopping patience (epochs)
@@ -147,6 +147,7 @@ def _paper() -> Profile:
             epochs_joint=100,
             batch_size=16,
             learning_rate=1.2e-4,
+            learning_rate_joint=1e-3,
         ),
         design=DesignSection(
             max_iterations=20_000, n_starts=100, loop_max_iterations=2_000, pca_samples=48_831
