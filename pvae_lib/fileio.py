@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -54,3 +55,20 @@ def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> Path:
     with atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, array)
     return Path(path)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the block.
+
+    Serialises processes that fill the same cache or results file (e.g. two chapters that
+    both need a model that is not trained yet).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -5,7 +5,6 @@ One JSON object keyed by chapter, each an object of named numbers, e.g.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import write_json_atomic
+from .fileio import file_lock, write_json_atomic
 
 __all__ = ["project_root", "build_dir", "results_path", "record_results", "read_results", "artifacts_dir"]
 
@@ -87,8 +86,7 @@ def record_results(chapter: str, path: str | os.PathLike | None = None, **figure
     path = Path(path) if path else results_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     clean = {k: _as_number(k, v) for k, v in figures.items()}
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(path.with_suffix(".lock")):
         data = read_results(path)
         data.setdefault(chapter, {}).update(clean)
         write_json_atomic(path, data)

@@ -67,8 +67,6 @@ def load_pvae(path):
 
 
 def _starts(model, data, profile, k, seed):
-    from pvae_lib.design.latent import encode_dataset
-
     if data == "prior":
         rng = np.random.default_rng(seed)
         return None, None, rng.standard_normal((k, model.latent_dim)).astype(np.float32)

@@ -8,13 +8,13 @@ labels K11 with the exact extruded-flow solver and caches everything in
 from __future__ import annotations
 
 import contextlib
-import fcntl
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..fileio import file_lock
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 from .container import IMAGES, PROPERTIES, open_dataset, save_dataset
@@ -85,13 +85,6 @@ def _params(profile: Profile) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _locked(folder: Path):
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool = True,
                            workers: int | None = None, progress: bool = True) -> SyntheticDataset:
     """Generate (or read from cache) and label the profile's synthetic dataset.
@@ -118,7 +111,7 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
     workers = profile.data.label_workers if workers is None else int(workers)
     if cache:
         folder = artifacts_dir(profile.name, "synthetic")
-        ctx = _locked(folder)
+        ctx = file_lock(folder / ".lock")
         tmp = None
     else:
         tmp = tempfile.TemporaryDirectory(prefix="pvae-synthetic-")

@@ -24,36 +24,26 @@ __all__ = [
 ]
 
 
-def _k11_one(image, solver=None) -> float:
-    image = np.asarray(image, dtype=bool)
-    if not image.any():
-        return 0.0  # no pore: no flow
-    if solver is None:
-        from pvae_lib.stokes2d import stokes2d_permeability as solver
-    return float(solver(image))
-
-
-def _k11_chunk(images) -> list[float]:
-    return [_k11_one(im) for im in images]
-
-
-def exact_properties(images, n_jobs: int = 1, solver=None, progress: bool = True, chunk: int = 32) -> dict:
+def exact_properties(images, n_jobs: int = 1, solver=None, progress: bool = True) -> dict:
     """Porosity and exact K11 (l.u.², periodic duct flow) of binary 2-D cross-sections.
 
     Parameters
     ----------
     images : (N, H, W) bool, True = pore
-    n_jobs : worker processes (``fork`` where available, else ``spawn``); 1 runs in this
-        process. The solver takes ~2.5 ms per 40 x 40 image, so processes pay off only for
-        thousands of images.
-    solver : callable(image) -> K, optional (default :func:`pvae_lib.stokes2d.stokes2d_permeability`);
-        only used with ``n_jobs=1``.
+    n_jobs : worker processes, passed to :func:`pvae_lib.data.labels.label_images` (which
+        picks a start method that is safe with TensorFlow loaded). The solver takes ~2.5 ms per
+        40 x 40 image, so processes pay off only for thousands of images.
+    solver : callable(image) -> K, optional
+        Replaces :func:`pvae_lib.stokes2d.stokes2d_permeability` (runs in this process).
 
     Returns
     -------
-    dict with ``"n"`` (N,) and ``"k11"`` (N,) arrays.
+    dict with ``"n"`` (N,) and ``"k11"`` (N,) arrays. A design without pore pixels has K11 = 0.
     """
     from tqdm.auto import tqdm
+
+    from pvae_lib.data.labels import label_images
+    from pvae_lib.data.properties import permeability_column
 
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -62,22 +52,14 @@ def exact_properties(images, n_jobs: int = 1, solver=None, progress: bool = True
         raise ValueError(f"expected a stack of 2-D images (N, H, W), got shape {images.shape}")
     images = images.astype(bool)
     n = images.reshape(len(images), -1).mean(axis=1)
-    if n_jobs <= 1 or solver is not None or len(images) < 2 * chunk:
-        it = tqdm(images, desc="exact K11", unit="img", disable=not progress)
-        k = np.array([_k11_one(im, solver) for im in it])
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        parts = [images[s:s + chunk] for s in range(0, len(images), chunk)]
-        k = []
-        # fork (POSIX): workers inherit the loaded modules and only run numpy/scipy; spawn elsewhere
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=int(n_jobs), mp_context=mp.get_context(method)) as pool:
-            for out in tqdm(pool.map(_k11_chunk, parts), total=len(parts), desc="exact K11",
-                            unit="chunk", disable=not progress):
-                k.extend(out)
-        k = np.asarray(k)
+    k = np.zeros(len(images))  # no pore: no flow
+    has_pores = n > 0
+    if solver is not None:
+        k[has_pores] = [float(solver(im)) for im in
+                        tqdm(images[has_pores], desc="exact K11", unit="img", disable=not progress)]
+    elif has_pores.any():
+        table = label_images(images[has_pores], solver="stokes2d", axes=(0,), workers=n_jobs, progress=progress)
+        k[has_pores] = table[permeability_column(0)].to_numpy()
     return {"n": n, "k11": k}
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .evaluate import evaluate_designs, feasible_mask, r2_scores
 from .interpolation import binarize
-from .inverse import InverseResult, OptimizationResult, inverse_design, optimize_latent, predict_properties, random_targets, target_box
+from .inverse import InverseResult, inverse_design, optimize_latent, predict_properties, random_targets, target_box
 from .latent import decode, encode_dataset
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table"]

@@ -10,16 +10,14 @@ regressor/joint stages.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_path, write_json_atomic
+from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 
@@ -41,14 +39,6 @@ def models_dir(profile=None) -> Path:
     return artifacts_dir(_profile(profile).name, "models")
 
 
-@contextlib.contextmanager
-def _locked(folder: Path, name: str):
-    with open(folder / f".{name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _fingerprint(ds) -> str:
@@ -120,7 +110,7 @@ def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 5):
 
     profile = _profile(profile)
     folder = models_dir(profile)
-    with _locked(folder, "cnn"):
+    with file_lock(folder / ".cnn.lock"):
         ds = _dataset(profile)
         key = _key(profile.cnn, ds, {"kind": "cnn", "seed": profile.seed})
         info = _read_info(folder / "cnn_info.json")
@@ -178,7 +168,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     if kind == "pvae" and (not properties or unknown):
         raise ValueError(f"properties must be a non-empty subset of {tuple(PROPERTY_COLUMNS)}, got {properties}")
     folder = models_dir(profile)
-    with _locked(folder, "pvae"):
+    with file_lock(folder / ".pvae.lock"):
         ds = _dataset(profile)
         vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed}, _VAE_FIELDS)
         vae_path, vae_info_path = folder / "vae.keras", folder / "vae_info.json"
