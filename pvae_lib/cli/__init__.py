@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         print(f"pvae {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -30,10 +30,7 @@ def _generate_synthetic(args) -> int:
             "max_pores": args.max_pores, "seed": args.seed, "rng": "numpy.random.default_rng(seed)",
             "command": f"pvae generate synthetic --n {args.n} --size {args.size} --pore {args.pore} "
                        f"--min-pores {args.min_pores} --max-pores {args.max_pores} --seed {args.seed}"}
-    try:
-        save_dataset(args.out, images, meta=meta, extruded_length=args.size, overwrite=args.overwrite)
-    except FileExistsError as exc:
-        raise ValueError(str(exc)) from exc
+    save_dataset(args.out, images, meta=meta, extruded_length=args.size, overwrite=args.overwrite)
     print(f"wrote {args.n} patterns of {args.size}x{args.size} (extruded along x to {args.size}^3) to {args.out} "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -44,12 +41,9 @@ def _generate_foam(args) -> int:
 
     config = FoamConfig(size=args.size, cell_size=args.cell_size, porosity=args.porosity)
     t0 = time.perf_counter()
-    try:
-        info = write_foam_dataset(args.out, config=config, strains=_floats(args.strains), sub_size=args.sub,
-                                  stride=args.stride, seed=args.seed, overwrite=args.overwrite,
-                                  progress=not args.quiet)
-    except FileExistsError as exc:
-        raise ValueError(str(exc)) from exc
+    info = write_foam_dataset(args.out, config=config, strains=_floats(args.strains), sub_size=args.sub,
+                              stride=args.stride, seed=args.seed, overwrite=args.overwrite,
+                              progress=not args.quiet)
     print(f"wrote {info['n_samples']} sub-volumes of {args.sub}^3 from {len(info['strains'])} foam volumes to "
           f"{args.out} in {time.perf_counter() - t0:.1f} s")
     return 0

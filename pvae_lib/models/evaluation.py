@@ -81,35 +81,30 @@ def _show_row(axes, images, title):
     axes[0].set_ylabel(title)
 
 
-def plot_reconstructions(model, images, n: int = 6):
-    """Inputs (top) and mean reconstructions (bottom); 3-D inputs show their middle slice."""
+def _two_rows(top, bottom, top_label: str, bottom_label: str):
+    """Figure with ``top`` images over ``bottom`` images; 3-D volumes show their middle slice."""
     import matplotlib.pyplot as plt
 
-    x = np.asarray(images[:n]) > 0.5
-    x_hat = model.decode(model.encode_mean(x))
-    if x.ndim == 4:
-        x, x_hat = x[:, x.shape[1] // 2], x_hat[:, x_hat.shape[1] // 2]
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.4), squeeze=False)
-    _show_row(axes[0], x, "input")
-    _show_row(axes[1], x_hat, "reconstruction")
+    top, bottom = np.asarray(top), np.asarray(bottom)
+    if top.ndim == 4:
+        top, bottom = top[:, top.shape[1] // 2], bottom[:, bottom.shape[1] // 2]
+    fig, axes = plt.subplots(2, len(top), figsize=(1.6 * len(top), 3.4), squeeze=False)
+    _show_row(axes[0], top, top_label)
+    _show_row(axes[1], bottom, bottom_label)
     fig.tight_layout()
     return fig
+
+
+def plot_reconstructions(model, images, n: int = 6):
+    """Inputs (top) and mean reconstructions (bottom); 3-D inputs show their middle slice."""
+    x = np.asarray(images[:n]) > 0.5
+    return _two_rows(x, model.decode(model.encode_mean(x)), "input", "reconstruction")
 
 
 def plot_prior_samples(model, ground_truth, n: int = 6, seed: int = 0):
     """Decoded samples ``z ~ N(0, I)`` (bottom) next to ground-truth images (top) (Fig. 12)."""
-    import matplotlib.pyplot as plt
-
     z = np.random.default_rng(seed).standard_normal((n, model.latent_dim)).astype("float32")
-    x_hat = model.decode(z)
-    gt = np.asarray(ground_truth[:n])
-    if gt.ndim == 4:
-        gt, x_hat = gt[:, gt.shape[1] // 2], x_hat[:, x_hat.shape[1] // 2]
-    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.4), squeeze=False)
-    _show_row(axes[0], gt, "ground truth")
-    _show_row(axes[1], x_hat, "prior sample")
-    fig.tight_layout()
-    return fig
+    return _two_rows(np.asarray(ground_truth[:n]), model.decode(z), "ground truth", "prior sample")
 
 
 def architecture_table(model):

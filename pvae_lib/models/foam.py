@@ -19,6 +19,7 @@ import numpy as np
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import get_profile
 from ..results import artifacts_dir
+from .zoo import data_fingerprint, save_model_atomic
 
 __all__ = ["FoamPVAE", "foam_pvae_section", "get_trained_foam_pvae", "binarize_expected_porosity"]
 
@@ -56,13 +57,6 @@ def foam_pvae_section(profile=None):
                                patience=30, augment=False)
 
 
-def _fingerprint(images, properties) -> str:
-    h = hashlib.sha256()
-    h.update(np.packbits(np.asarray(images, dtype=bool)).tobytes())
-    h.update(np.ascontiguousarray(np.asarray(properties, dtype=np.float64)).tobytes())
-    return h.hexdigest()[:16]
-
-
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,
                           print_every: int = 10, retrain: bool = False) -> FoamPVAE:
     """Load the cached foam pVAE for these data and settings, or train and cache it.
@@ -86,7 +80,7 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
     if section.augment:
         raise ValueError("augmentation flips/transposes the foams and swaps K11, K22, K33; set augment=False")
     key = {"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
-           "data": _fingerprint(images, properties)}
+           "data": data_fingerprint(images, properties)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     folder = artifacts_dir(profile.name, "models")
     path, info_path, npz_path = (folder / f"foam_pvae_{digest}{ext}" for ext in (".keras", ".json", ".npz"))
@@ -104,8 +98,7 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
         epochs = {k: int(s.epochs_run) for k, s in res.stages.items()}
         best = {k: int(np.nanargmin(s.history["val_loss"])) + 1 for k, s in res.stages.items()
                 if s.history.get("val_loss")}
-        with atomic_path(path) as tmp:
-            res.model.save(tmp)
+        save_model_atomic(res.model, path)
         with atomic_path(npz_path, suffix=".npz") as tmp:
             np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred,
                      **{f"split_{k}": np.asarray(v) for k, v in res.split.items()})

@@ -21,7 +21,8 @@ from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 
-__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "PROPERTY_COLUMNS", "models_dir"]
+__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "PROPERTY_COLUMNS", "models_dir",
+           "data_fingerprint", "save_model_atomic"]
 
 #: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
 PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
@@ -41,10 +42,16 @@ def models_dir(profile=None) -> Path:
 
 
 
-def _fingerprint(ds) -> str:
-    h = hashlib.sha1(np.packbits(np.asarray(ds.images, bool)).tobytes())
-    h.update(np.asarray(ds.k11, np.float64).tobytes())
+def data_fingerprint(images, *labels) -> str:
+    """Short hash of binary images and their label arrays: a cached model is valid only for these data."""
+    h = hashlib.sha1(np.packbits(np.asarray(images, bool)).tobytes())
+    for values in labels:
+        h.update(np.asarray(values, np.float64).tobytes())
     return h.hexdigest()[:16]
+
+
+def _fingerprint(ds) -> str:
+    return data_fingerprint(ds.images, ds.k11)
 
 
 #: PVAESection fields that change the stage-1 VAE (the others only affect stages 2-3).
@@ -78,7 +85,8 @@ def training_info(name: str, profile=None) -> dict:
     return info
 
 
-def _save_keras(model, path: Path):
+def save_model_atomic(model, path: Path) -> None:
+    """Save ``model`` in the native ``.keras`` format without ever leaving a half-written file."""
     with atomic_path(path) as tmp:
         model.save(tmp)
 
@@ -180,7 +188,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
             stage = train_vae(ds.images, profile, seed=profile.seed, split=split, verbose=verbose,
                               print_every=print_every)
             vae = stage.model
-            _save_keras(vae, vae_path)
+            save_model_atomic(vae, vae_path)
             write_json_atomic(vae_info_path, {"key": vae_key, **_stage_info(stage), "n_train": len(split[0])})
         if kind == "vae":
             return vae
@@ -193,7 +201,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
         y = np.column_stack([getattr(ds, PROPERTY_COLUMNS[p]) for p in properties])
         res = train_pvae(ds.images, y, names=properties, vae=vae, profile=profile, seed=profile.seed,
                          verbose=verbose, print_every=print_every)
-        _save_keras(res.model, path)
+        save_model_atomic(res.model, path)
         with atomic_path(folder / f"{name}_test.npz", suffix=".npz") as tmp:
             np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred, test_index=res.split["test"])
         write_json_atomic(info_path, {"key": key, "r2": res.r2,
