@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import importlib
 
+from .runtime import configure_runtime
+
+# Before anything imports TensorFlow: fixed thread counts, oneDNN off, quiet C++ logs
+# (pvae_lib.runtime explains why each makes learned results reproducible).
+configure_runtime()
+
 __version__ = "0.1.0"
 
 #: Public repository of the book (used by the Colab install cell and the docs).

@@ -3,6 +3,7 @@
 Run after `jupyter-book build` (`pytest -m book`); `.ci/test` does this.
 """
 import math
+import os
 
 import pytest
 import yaml
@@ -60,10 +61,14 @@ ACCEPTANCE = [
     ("microstructures", "lbm_vs_exact_max_rel_diff", "<", 0.025),
     ("microstructures", "ct_read_voxels_wrong", "<", 1),
     ("microstructures", "foam_k11_over_k22_strain_max", "<", 1.0),
-    # learning core (issue acceptance at quick scale)
-    ("cnn_surrogate", "r2_k11", ">=", 0.99),
-    ("pvae", "r2_n", ">=", 0.98),
-    ("pvae", "r2_k11", ">=", 0.98),
+    # learning core at quick scale (targets of the reproducibility issue; each bound sits at least
+    # five standard deviations over seeds inside its mean: tests/test_seed_spread.py)
+    ("cnn_surrogate", "r2_n", ">=", 0.999),
+    ("cnn_surrogate", "r2_k11", ">=", 0.998),
+    ("pvae", "r2_n", ">=", 0.998),
+    ("pvae", "r2_k11", ">=", 0.995),
+    ("pvae", "voxel_accuracy", ">=", 0.95),
+    ("pvae", "porosity_mae", "<", 0.01),
 ]
 
 
@@ -74,3 +79,30 @@ def test_acceptance_figures(results, chapter, key, op, bound):
     value = results[chapter][key]
     ok = abs(value) < bound if op == "<" else value >= bound
     assert ok, f"{chapter}.{key} = {value} (want {op} {bound})"
+
+
+@pytest.mark.parametrize("chapter, name", [("cnn_surrogate", "cnn"), ("pvae", "pvae")])
+def test_chapters_record_what_they_trained_on(results, chapter, name):
+    """Learned figures come with their training record (samples, epochs, augmentation, runtime)."""
+    from pvae_lib.profiles import get_profile
+
+    if chapter not in _notebook_chapters():
+        pytest.skip(f"{chapter} not in the book")
+    profile = get_profile()
+    rec = results[chapter]
+    section = profile.cnn if name == "cnn" else profile.pvae
+    assert rec["augment"] is section.augment and rec["schedule"] == section.schedule
+    assert rec["n_train"] > 0
+    if name == "cnn":
+        assert rec["n_train"] == min(int(round(section.train_samples / 0.8)), profile.data.synthetic_samples) \
+            - 2 * int(round(0.1 * min(int(round(section.train_samples / 0.8)), profile.data.synthetic_samples)))
+        epochs = {"epochs": section.epochs}
+    else:
+        epochs = {"epochs_vae": section.epochs_vae, "epochs_regressor": section.epochs_regressor,
+                  "epochs_joint": section.epochs_joint}
+    for key, planned in epochs.items():
+        assert 1 <= rec[key] <= planned
+        if section.schedule == "cosine":  # a cosine schedule runs every planned epoch
+            assert rec[key] == planned, (key, rec[key], planned)
+    # trained with the reproducible runtime of pvae_lib.runtime (not a TensorFlow imported first)
+    assert rec["threads"] == os.environ.get("PVAE_THREADS", "2") and rec["onednn"] == "0"

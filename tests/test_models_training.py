@@ -15,7 +15,7 @@ PROFILE = get_profile("quick")
 TINY_CNN = CNNSection(epochs=2, batch_size=16, learning_rate=1e-3, train_samples=48, width=0.125, patience=3)
 TINY_PVAE = PVAESection(latent_dim=4, base_filters=2, epochs_vae=2, epochs_regressor=2, epochs_joint=2,
                         batch_size=16, learning_rate=1e-3, learning_rate_regressor=1e-2, learning_rate_joint=1e-3,
-                        beta=1.0, lam=10.0, patience=3)
+                        beta=1.0, lam=10.0, patience=3, joint_train_decoder=False)
 
 
 def _data(n=60, shape=(25, 25), seed=0):
@@ -154,3 +154,8 @@ def test_staged_training_freezes_right_layers():
     assert not m.decoder.trainable and m.property_scaler.names == ("n", "k11")
     assert set(res.r2) == {"n", "k11"} and res.y_pred.shape == res.y_test.shape
     assert {"loss", "recon", "kl", "prop", "val_loss"} <= set(res.stages["joint"].history)
+    # the quick profile's choice: stage 3 trains the decoder along
+    both = train_pvae(x, y, vae=vae, profile=PROFILE, seed=0, print_every=None,
+                      section=dataclasses.replace(TINY_PVAE, joint_train_decoder=True)).model
+    assert both.decoder.trainable
+    assert any(not np.array_equal(a, b) for a, b in zip(dec0, both.decoder.get_weights()))

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 __all__ = ["split_indices", "seeded", "StopOnNaN", "SafeCheckpoint", "EpochPrinter", "as_image_batch", "as_targets",
-           "load_best_or_raise"]
+           "load_best_or_raise", "make_optimizer"]
 
 
 def split_indices(n: int, seed: int, fractions=(0.8, 0.1, 0.1)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,22 +94,60 @@ class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
 
 
 class EpochPrinter(keras.callbacks.Callback):
-    """Print one short line every ``every`` epochs (keeps chapter output short)."""
+    """One short line every ``every`` epochs, or (``every=0``) a single summary line at the end.
 
-    def __init__(self, every: int = 5, prefix: str = "", keys=("loss", "val_loss")):
+    The summary names the epochs run, the wall time and the best ``val_loss`` with its epoch,
+    so a chapter that trains shows one line per stage instead of an epoch log.
+    """
+
+    def __init__(self, every: int = 0, prefix: str = "", keys=("loss", "val_loss")):
         super().__init__()
-        self.every, self.prefix, self.keys = max(1, int(every)), prefix, keys
+        self.every, self.prefix, self.keys = max(0, int(every)), prefix, keys
         self._t0 = None
+        self._best = (math.inf, None)
+        self._epochs = 0
 
     def on_train_begin(self, logs=None):
         self._t0 = time.perf_counter()
+        self._best = (math.inf, None)
+        self._epochs = 0
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if (epoch + 1) % self.every == 0 or epoch == 0 or self.model.stop_training:
+        self._epochs = epoch + 1
+        val = logs.get("val_loss")
+        if val is not None and math.isfinite(float(val)) and float(val) < self._best[0]:
+            self._best = (float(val), epoch + 1)
+        if self.every and ((epoch + 1) % self.every == 0 or epoch == 0 or self.model.stop_training):
             parts = [f"{k}={logs[k]:.4g}" for k in self.keys if k in logs]
             print(f"{self.prefix}epoch {epoch + 1:3d}  " + "  ".join(parts)
                   + f"  ({time.perf_counter() - self._t0:.0f} s)", flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.every:
+            return
+        best = f", best val_loss {self._best[0]:.4g} at epoch {self._best[1]}" if self._best[1] else ""
+        print(f"{self.prefix.strip() or 'training'}: {self._epochs} epochs in "
+              f"{time.perf_counter() - self._t0:.0f} s{best}", flush=True)
+
+
+def make_optimizer(learning_rate: float, schedule: str = "plateau", epochs: int = 1, steps_per_epoch: int = 1):
+    """Adam with a constant rate (``"plateau"``: ReduceLROnPlateau lowers it) or a cosine decay.
+
+    ``"cosine"`` decays the rate from ``learning_rate`` to 1 % of it over ``epochs *
+    steps_per_epoch`` steps after a warm-up of one epoch from 10 % of it (the training
+    functions then run every epoch and keep the best ``val_loss``).
+    """
+    if schedule == "plateau":
+        return keras.optimizers.Adam(learning_rate)
+    if schedule != "cosine":
+        raise ValueError(f"schedule must be 'plateau' or 'cosine', got {schedule!r}")
+    steps = max(2, int(epochs) * int(steps_per_epoch))
+    warmup = min(int(steps_per_epoch), steps // 2)
+    lr = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.1 * learning_rate, decay_steps=steps - warmup, alpha=0.01,
+        warmup_target=learning_rate, warmup_steps=warmup)
+    return keras.optimizers.Adam(lr)
 
 
 def as_image_batch(images, name: str = "images", spatial_ndim: tuple[int, ...] = (2, 3)) -> np.ndarray:

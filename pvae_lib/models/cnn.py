@@ -23,7 +23,9 @@ import numpy as np
 
 from ..fileio import atomic_path
 from ..profiles import CNNSection, get_profile
-from ._utils import EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
+from ._utils import (EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise,
+                     make_optimizer, seeded, split_indices)
+from .inputs import make_dataset, symmetric_properties
 from .metrics import r2_score
 from .scaling import MinMaxScaler
 
@@ -90,14 +92,27 @@ class CNNResult:
     scaler_path: Path | None = None
 
 
-def predict_cnn(model: keras.Model, scaler: MinMaxScaler, images, batch_size: int = 256) -> np.ndarray:
-    """Predict physical properties (columns as in ``scaler.names``) for binary images."""
+def predict_cnn(model: keras.Model, scaler: MinMaxScaler, images, batch_size: int = 256,
+                symmetrize: bool = False) -> np.ndarray:
+    """Predict physical properties (columns as in ``scaler.names``) for binary images.
+
+    ``symmetrize=True`` averages the prediction over the eight symmetries of the square
+    (:func:`pvae_lib.models.inputs.symmetric_properties`; 2-D square images, properties that
+    the symmetries leave unchanged, such as n and K11 of extruded patterns).
+    """
     x = as_image_batch(images)
-    return scaler.inverse_transform(model.predict(x, batch_size=batch_size, verbose=0))
+    if symmetrize:
+        if x.ndim != 4 or x.shape[1] != x.shape[2]:
+            raise ValueError(f"symmetrize needs square 2-D images, got image shape {x.shape[1:-1]}")
+        scaled = symmetric_properties(lambda b: model(b, training=False), x, batch_size)
+    else:
+        scaled = np.concatenate([np.asarray(model(x[s:s + batch_size], training=False))
+                                 for s in range(0, len(x), batch_size)])
+    return scaler.inverse_transform(scaled)
 
 
 def train_cnn(images, targets, profile=None, section: CNNSection | None = None, seed: int | None = None,
-              out_dir=None, names=None, verbose: int = 0, print_every: int = 5, callbacks=None,
+              out_dir=None, names=None, verbose: int = 0, print_every: int = 0, callbacks=None,
               deterministic: bool = True) -> CNNResult:
     """Train the CNN surrogate (paper Section 3.1).
 
@@ -121,7 +136,7 @@ def train_cnn(images, targets, profile=None, section: CNNSection | None = None, 
         Output names (default ``("n", "k11", ...)``).
     verbose : int
         Keras ``fit`` verbosity; with 0 a short line is printed every ``print_every`` epochs
-        (``print_every=0``: silent).
+        (``print_every=0``: one summary line at the end; ``None``: silent).
     callbacks : list, optional
         Extra Keras callbacks.
     """
@@ -149,26 +164,29 @@ def train_cnn(images, targets, profile=None, section: CNNSection | None = None, 
     if ckpt.exists():
         ckpt.unlink()
     stopper = StopOnNaN()
-    cbs = [
-        stopper,
-        SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, section.patience // 2),
-                                          min_lr=1e-6),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=section.patience),
-    ]
-    if verbose == 0 and print_every:
+    cbs = [stopper, SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True)]
+    if section.schedule == "plateau":
+        cbs += [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                  patience=max(1, section.patience // 2), min_lr=1e-6),
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=section.patience)]
+    if verbose == 0 and print_every is not None:
         cbs.append(EpochPrinter(print_every, prefix="CNN "))
     cbs += list(callbacks or [])
+    augment = section.augment and x.ndim == 4 and x.shape[1] == x.shape[2]
     with seeded(seed, deterministic):
         model = build_cnn(x.shape[1:], y.shape[1], width=section.width)
-        model.compile(optimizer=keras.optimizers.Adam(section.learning_rate), loss="mse")
+        steps = -(-len(i_tr) // section.batch_size)
+        model.compile(optimizer=make_optimizer(section.learning_rate, section.schedule, section.epochs, steps),
+                      loss="mse")
         t0 = time.perf_counter()
-        hist = model.fit(x[i_tr], ys[i_tr], validation_data=(x[i_va], ys[i_va]), epochs=section.epochs,
-                         batch_size=section.batch_size, shuffle=True, callbacks=cbs, verbose=verbose)
+        hist = model.fit(make_dataset(x[i_tr], ys[i_tr], section.batch_size, shuffle=True, seed=seed, augment=augment),
+                         shuffle=False,
+                         validation_data=make_dataset(x[i_va], ys[i_va], 256), epochs=section.epochs,
+                         callbacks=cbs, verbose=verbose)
         train_time = time.perf_counter() - t0
     epochs_run = len(hist.history.get("loss", []))
     best = load_best_or_raise(ckpt, stopper)
-    y_pred = scaler.inverse_transform(best.predict(x[i_te], batch_size=256, verbose=0))
+    y_pred = predict_cnn(best, scaler, x[i_te], symmetrize=section.symmetrize)
     r2 = dict(zip(names, (float(v) for v in r2_score(y[i_te], y_pred))))
     model_path = out_dir / "cnn.keras"
     with atomic_path(model_path) as t:

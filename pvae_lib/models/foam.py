@@ -54,7 +54,8 @@ def foam_pvae_section(profile=None):
         return dataclasses.replace(sec, augment=False)
     return dataclasses.replace(sec, latent_dim=32, base_filters=8, batch_size=4, beta=0.01, lam=1e4,
                                learning_rate=1e-3, epochs_vae=60, epochs_regressor=100, epochs_joint=30,
-                               patience=30, augment=False)
+                               learning_rate_joint=4e-3, patience=30, augment=False, schedule="plateau",
+                               joint_train_decoder=False)
 
 
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,

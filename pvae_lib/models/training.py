@@ -5,7 +5,8 @@
 2. :func:`train_regressor` -- the regressor pre-trained on the frozen latent means mu
    (encoder and decoder untouched; mu is computed once, so this stage is cheap).
 3. :func:`train_joint` -- joint fine-tuning of encoder + regressor with the full loss (Eq. 10)
-   while the decoder stays frozen (transfer learning).
+   while the decoder stays frozen (transfer learning; the paper's choice) or, with
+   ``joint_train_decoder``, trained along (the quick profile's choice).
 
 :func:`train_pvae` runs 2-3 (and 1 unless a trained VAE is passed). Every stage uses Adam,
 ReduceLROnPlateau, EarlyStopping, a best-``val_loss`` checkpoint (``.keras``) that is restored
@@ -24,7 +25,9 @@ import keras
 import numpy as np
 
 from ..profiles import PVAESection, get_profile
-from ._utils import EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise, seeded, split_indices
+from ._utils import (EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise,
+                     make_optimizer, seeded, split_indices)
+from .inputs import make_dataset
 from .metrics import r2_score
 from .pvae import PVAE, build_pvae, build_regressor
 from .scaling import MinMaxScaler
@@ -57,63 +60,21 @@ class PVAEResult:
     split: dict
 
 
-def _augment_fn(seed: int, square: bool):
-    """Random in-plane flips (and 90-degree rotations for square images) of a 2-D batch."""
-    import tensorflow as tf
-
-    gen = tf.random.Generator.from_seed(seed)
-
-    def aug(a):
-        r = gen.uniform([3], 0, 1)
-        a = tf.cond(r[0] < 0.5, lambda: tf.reverse(a, [1]), lambda: a)
-        a = tf.cond(r[1] < 0.5, lambda: tf.reverse(a, [2]), lambda: a)
-        if square:
-            a = tf.cond(r[2] < 0.5, lambda: tf.transpose(a, [0, 2, 1, 3]), lambda: a)
-        return a
-
-    return aug
-
-
-def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, augment: bool = False):
-    """``tf.data`` pipeline of float32 images (channel axis added) [and targets], batched, prefetched.
-
-    ``augment`` applies random flips/transposes of 2-D images per batch (the symmetry group of
-    the square): valid only for targets that do not change under them, such as porosity and the
-    extrusion-axis permeability K11 of the synthetic cross-sections.
-    """
-    import tensorflow as tf
-
-    x = np.asarray(x)
-    if x.dtype != np.uint8:  # keep the big image array compact (uint8) and cast per batch
-        x = (np.asarray(x) > 0.5).astype(np.uint8) if x.dtype == bool or x.max() <= 1 else x
-    if x.ndim in (3, 4) and x.shape[-1] != 1:
-        x = x[..., None]
-    data = (x,) if y is None else (x, np.asarray(y, dtype=np.float32))
-    ds = tf.data.Dataset.from_tensor_slices(data if y is not None else x)
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if augment and x.ndim != 4:
-        raise ValueError("augment is implemented for 2-D images only")
-    aug = _augment_fn(seed, x.shape[1] == x.shape[2]) if augment else (lambda a: a)
-    if y is None:
-        ds = ds.map(lambda a: aug(tf.cast(a, tf.float32)))
-    else:
-        ds = ds.map(lambda a, b: (aug(tf.cast(a, tf.float32)), b))
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _callbacks(ckpt: Path, patience: int, verbose: int, print_every: int, prefix: str, extra, keys):
+def _callbacks(ckpt: Path, patience: int, verbose: int, print_every: int, prefix: str, extra, keys,
+               schedule: str = "plateau"):
     stopper = StopOnNaN()
-    cbs = [
-        stopper,
-        SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=1e-6),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
-    ]
-    if verbose == 0 and print_every:
+    cbs = [stopper, SafeCheckpoint(ckpt, monitor="val_loss", save_best_only=True)]
+    if schedule == "plateau":
+        cbs += [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2),
+                                                  min_lr=1e-6),
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)]
+    if verbose == 0 and print_every is not None:
         cbs.append(EpochPrinter(print_every, prefix=prefix, keys=keys))
     return stopper, cbs + list(extra or [])
+
+
+def _steps(n: int, batch_size: int) -> int:
+    return max(1, -(-int(n) // int(batch_size)))
 
 
 def _workdir(out_dir):
@@ -142,7 +103,7 @@ def _mixed_precision(enabled: bool):
 
 
 def train_vae(images, profile=None, section: PVAESection | None = None, seed: int | None = None, split=None,
-              out_dir=None, verbose: int = 0, print_every: int = 5, callbacks=None, deterministic: bool = True,
+              out_dir=None, verbose: int = 0, print_every: int = 0, callbacks=None, deterministic: bool = True,
               mixed_precision: bool = False, epochs: int | None = None) -> StageResult:
     """Stage 1: train the VAE (no regressor) on binary images (N, H, W[, D]).
 
@@ -158,20 +119,22 @@ def train_vae(images, profile=None, section: PVAESection | None = None, seed: in
     ckpt = work / ".vae_best.keras"
     ckpt.unlink(missing_ok=True)
     stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "VAE ", callbacks,
-                              ("loss", "recon", "kl", "val_loss"))
+                              ("loss", "recon", "kl", "val_loss"), section.schedule)
+    n_epochs = epochs or section.epochs_vae
     used_mp = False
     try:
         with seeded(seed, deterministic):
             used_mp = _mixed_precision(mixed_precision)
             model = build_pvae(x.shape[1:], section.latent_dim, section.base_filters, n_properties=0,
                                beta=section.beta, lam=section.lam, seed=seed, name="vae")
-            model.compile(optimizer=keras.optimizers.Adam(section.learning_rate))
+            model.compile(optimizer=make_optimizer(section.learning_rate, section.schedule, n_epochs,
+                                                   _steps(len(i_tr), section.batch_size)))
             t0 = time.perf_counter()
             train_ds = make_dataset(x[i_tr], batch_size=section.batch_size, shuffle=True, seed=seed,
                                     augment=section.augment and x.ndim == 3)
             hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(x[i_va], batch_size=256),
-                             epochs=epochs or section.epochs_vae, callbacks=cbs, verbose=verbose)
+                             epochs=n_epochs, callbacks=cbs, verbose=verbose)
             dt = time.perf_counter() - t0
         n_ep = len(hist.history.get("loss", []))
         best = load_best_or_raise(ckpt, stopper)
@@ -189,7 +152,7 @@ def _hist(hist) -> dict:
 
 
 def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: PVAESection | None = None,
-                    seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 10,
+                    seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 0,
                     callbacks=None, deterministic: bool = True, epochs: int | None = None) -> StageResult:
     """Stage 2: fit a new regressor mu -> scaled properties on the frozen encoder's means.
 
@@ -204,14 +167,16 @@ def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: P
     ckpt = work / ".regressor_best.keras"
     ckpt.unlink(missing_ok=True)
     stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "regressor ", callbacks,
-                              ("loss", "val_loss"))
+                              ("loss", "val_loss"), section.schedule)
+    n_epochs = epochs or section.epochs_regressor
     try:
         with seeded(seed, deterministic):
             reg = build_regressor(vae.latent_dim, y_scaled.shape[1])
-            reg.compile(optimizer=keras.optimizers.Adam(section.learning_rate_regressor), loss="mse")
+            reg.compile(optimizer=make_optimizer(section.learning_rate_regressor, section.schedule, n_epochs,
+                                                 _steps(len(i_tr), section.batch_size)), loss="mse")
             t0 = time.perf_counter()
             hist = reg.fit(mu_tr, y_scaled[i_tr], validation_data=(mu_va, y_scaled[i_va]),
-                           epochs=epochs or section.epochs_regressor, batch_size=section.batch_size,
+                           epochs=n_epochs, batch_size=section.batch_size, shuffle=True,
                            callbacks=cbs, verbose=verbose)
             dt = time.perf_counter() - t0
         n_ep = len(hist.history.get("loss", []))
@@ -224,9 +189,15 @@ def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: P
 
 
 def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVAESection | None = None,
-                seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 5, callbacks=None,
+                seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 0, callbacks=None,
                 deterministic: bool = True, epochs: int | None = None) -> StageResult:
-    """Stage 3: joint fine-tuning (Eq. 10) of encoder and regressor; the decoder is frozen."""
+    """Stage 3: joint fine-tuning (Eq. 10) of encoder and regressor.
+
+    The paper freezes the decoder here (``section.joint_train_decoder=False``, the ``paper``
+    profile). The ``quick`` profile trains it too, so that the reconstruction term can follow
+    the encoder while the property term reorganises the latent means; with a frozen decoder the
+    reconstructions of the small quick-scale model lose what stage 1 gained.
+    """
     profile = profile or get_profile()
     section = section or profile.pvae
     seed = profile.seed if seed is None else int(seed)
@@ -235,21 +206,23 @@ def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVA
     ckpt = work / ".pvae_best.keras"
     ckpt.unlink(missing_ok=True)
     stopper, cbs = _callbacks(ckpt, section.patience, verbose, print_every, "joint ", callbacks,
-                              ("loss", "recon", "kl", "prop", "val_loss", "val_prop"))
+                              ("loss", "recon", "kl", "prop", "val_loss", "val_prop"), section.schedule)
+    n_epochs = epochs or section.epochs_joint
     try:
         with seeded(seed, deterministic):
-            model.decoder.trainable = False
-            model.compile(optimizer=keras.optimizers.Adam(section.learning_rate_joint))
+            model.decoder.trainable = section.joint_train_decoder
+            model.compile(optimizer=make_optimizer(section.learning_rate_joint, section.schedule, n_epochs,
+                                                   _steps(len(i_tr), section.batch_size)))
             t0 = time.perf_counter()
             train_ds = make_dataset(images[i_tr], y_scaled[i_tr], section.batch_size, shuffle=True, seed=seed,
                                     augment=section.augment and images.ndim == 3)
             hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(images[i_va], y_scaled[i_va], 256),
-                             epochs=epochs or section.epochs_joint, callbacks=cbs, verbose=verbose)
+                             epochs=n_epochs, callbacks=cbs, verbose=verbose)
             dt = time.perf_counter() - t0
         n_ep = len(hist.history.get("loss", []))
         best = load_best_or_raise(ckpt, stopper)
-        best.decoder.trainable = False
+        best.decoder.trainable = section.joint_train_decoder
     finally:
         ckpt.unlink(missing_ok=True)
         if tmp is not None:
@@ -259,7 +232,7 @@ def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVA
 
 def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=None,
                section: PVAESection | None = None, seed: int | None = None, out_dir=None, verbose: int = 0,
-               print_every: int = 5, callbacks=None, deterministic: bool = True, mixed_precision: bool = False,
+               print_every: int = 0, callbacks=None, deterministic: bool = True, mixed_precision: bool = False,
                joint: bool = True) -> PVAEResult:
     """Staged pVAE training (stages 1-3 above); stage 1 is skipped when ``vae`` is given.
 
@@ -307,7 +280,7 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     scaler = MinMaxScaler(names=names).fit(y[i_tr])
     ys = scaler.transform(y)
     stages["regressor"] = train_regressor(vae, x, ys, split, profile, section, seed, out_dir, verbose,
-                                          max(print_every * 2, 1) if print_every else 0, callbacks, deterministic)
+                                          print_every * 2 if print_every else print_every, callbacks, deterministic)
     model = build_pvae(x.shape[1:], vae.latent_dim, section.base_filters, n_properties=y.shape[1],
                        beta=section.beta, lam=section.lam, property_scaler=scaler, seed=seed, name="pvae")
     if len(model.encoder.weights) != len(vae.encoder.weights):

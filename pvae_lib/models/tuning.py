@@ -47,7 +47,7 @@ def tune_pvae(images, properties, profile=None, n_trials: int | None = None, epo
             lam=trial.suggest_float("lam", *lam_range, log=True),
             epochs_vae=epochs, epochs_regressor=max(epochs, 5), epochs_joint=1,
         )
-        res = train_pvae(x, y, profile=profile, section=sec, seed=seed, print_every=0)
+        res = train_pvae(x, y, profile=profile, section=sec, seed=seed, print_every=None)
         h = res.stages["joint"].history
         score = h["val_recon"][-1] / n_vox + h["val_prop"][-1]
         trial.set_user_attr("r2_mean", float(np.mean(list(res.r2.values()))))

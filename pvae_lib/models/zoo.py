@@ -20,13 +20,14 @@ import numpy as np
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
+from ..runtime import runtime_summary
 
-__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "PROPERTY_COLUMNS", "models_dir",
-           "data_fingerprint", "save_model_atomic"]
+__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record", "PROPERTY_COLUMNS",
+           "models_dir", "data_fingerprint", "save_model_atomic"]
 
 #: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
 PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
-_FORMAT = 1
+_FORMAT = 2  # 2: exact D4 augmentation per sample, schedules, fixed runtime
 
 
 def _profile(profile) -> Profile:
@@ -56,7 +57,7 @@ def _fingerprint(ds) -> str:
 
 #: PVAESection fields that change the stage-1 VAE (the others only affect stages 2-3).
 _VAE_FIELDS = ("latent_dim", "base_filters", "epochs_vae", "batch_size", "learning_rate", "beta", "patience",
-               "augment")
+               "augment", "schedule")
 
 
 def _key(section, ds, extra: dict, fields=None) -> dict:
@@ -85,6 +86,34 @@ def training_info(name: str, profile=None) -> dict:
     return info
 
 
+def training_record(name: str, profile=None) -> dict:
+    """What a cached model was trained on, as flat numbers/strings for ``record_results``.
+
+    ``name`` as in :func:`training_info`. Keys: ``n_train`` (training samples before
+    augmentation), ``epochs`` (epochs run; per stage for a pVAE: ``epochs_vae``,
+    ``epochs_regressor``, ``epochs_joint``), ``augment`` (exact symmetry augmentation on),
+    ``schedule`` and ``threads``/``onednn`` (the runtime that trained it, see
+    :mod:`pvae_lib.runtime`).
+    """
+    profile = _profile(profile)
+    info = training_info(name, profile)
+    section = profile.cnn if name == "cnn" else profile.pvae
+    runtime = info.get("runtime", {})
+    out = {"n_train": int(info.get("n_train", 0)), "augment": bool(section.augment), "schedule": section.schedule,
+           "threads": str(runtime.get("intra_op_threads", "unknown")), "onednn": str(runtime.get("onednn", "unknown"))}
+    if name == "cnn":
+        out["epochs"] = int(info["epochs_run"])
+    elif name == "vae":
+        out["epochs_vae"] = int(info["epochs_run"])
+    else:
+        vae = training_info("vae", profile)
+        out["n_train"] = int(vae.get("n_train", 0))
+        out["epochs_vae"] = int(vae["epochs_run"])
+        for stage, rec in info["stages"].items():
+            out[f"epochs_{stage}"] = int(rec["epochs_run"])
+    return out
+
+
 def save_model_atomic(model, path: Path) -> None:
     """Save ``model`` in the native ``.keras`` format without ever leaving a half-written file."""
     with atomic_path(path) as tmp:
@@ -97,7 +126,7 @@ def _dataset(profile):
     return load_synthetic_dataset(profile, progress=False)
 
 
-def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 5):
+def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 0):
     """The profile's CNN surrogate for ``(n, K11)`` of the synthetic data (paper Section 4.2).
 
     Returns
@@ -134,7 +163,7 @@ def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 5):
             np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred)
         info = {"key": key, "r2": res.r2, "history": res.history, "train_time_s": res.train_time_s,
                 "samples_per_s": res.samples_per_s, "epochs_run": res.epochs_run, "n_train": len(res.split["train"]),
-                "n_test": len(res.split["test"]), "stopped_on_nan": res.stopped_on_nan}
+                "n_test": len(res.split["test"]), "stopped_on_nan": res.stopped_on_nan, "runtime": runtime_summary()}
         write_json_atomic(folder / "cnn_info.json", info)
         return res.model, res.scaler, {**info, "y_test": res.y_test, "y_pred": res.y_pred, "cached": False}
 
@@ -145,7 +174,7 @@ def _stage_info(stage) -> dict:
 
 
 def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", verbose: int = 0,
-                     print_every: int = 5):
+                     print_every: int = 0):
     """The profile's trained (p)VAE on the synthetic data (paper Section 4.3).
 
     Parameters
@@ -189,7 +218,8 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
                               print_every=print_every)
             vae = stage.model
             save_model_atomic(vae, vae_path)
-            write_json_atomic(vae_info_path, {"key": vae_key, **_stage_info(stage), "n_train": len(split[0])})
+            write_json_atomic(vae_info_path, {"key": vae_key, **_stage_info(stage), "n_train": len(split[0]),
+                                              "runtime": runtime_summary()})
         if kind == "vae":
             return vae
         name = "pvae_" + "_".join(properties)
@@ -204,6 +234,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
         save_model_atomic(res.model, path)
         with atomic_path(folder / f"{name}_test.npz", suffix=".npz") as tmp:
             np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred, test_index=res.split["test"])
-        write_json_atomic(info_path, {"key": key, "r2": res.r2,
-                                      "stages": {k: _stage_info(v) for k, v in res.stages.items()}})
+        write_json_atomic(info_path, {"key": key, "r2": res.r2, "n_train": len(res.split["train"]),
+                                      "stages": {k: _stage_info(v) for k, v in res.stages.items()},
+                                      "runtime": runtime_summary()})
         return res.model

@@ -1,0 +1,132 @@
+"""Spread over seeds of the book's learned acceptance figures (CNN and pVAE chapters).
+
+    python benchmarks/seed_spread.py [--profile quick] [--seeds 2025 2026 2027]
+        [--out _build/benchmarks/seed_spread.json]
+
+For each seed the whole pipeline of the book runs as a chapter would run it with
+``Profile.seed`` set to that seed: the synthetic dataset is generated and labelled, split
+80/10/10, the CNN surrogate and the pVAE (stages 1-3) are trained, and the same figures are
+computed as in the chapters (test-set R² of n and K11, binarised reconstruction voxel accuracy
+and porosity error). Models of the book's own seed (``profile.seed``) are the book's cached
+models (``_build/artifacts``: a book build and this script share that training, and the
+results are identical either way); those of the other seeds go to
+``<out folder>/seed_spread_<profile>/seed_<seed>/``, so an interrupted run resumes with the
+seeds already done.
+
+Prints a table (mean, standard deviation, min, max per figure), the bound each acceptance
+test uses and its distance from the mean in standard deviations, and writes JSON
+atomically. The acceptance bounds in ``tests/test_book_results.py`` must sit at least five
+standard deviations inside the mean (checked by ``tests/test_seed_spread.py`` against the
+table shipped in ``data/seed_spread_<profile>.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: figure -> (chapter, key in results.json, direction): "max" = larger is better
+FIGURES = {
+    "cnn_r2_n": ("cnn_surrogate", "r2_n", "max"),
+    "cnn_r2_k11": ("cnn_surrogate", "r2_k11", "max"),
+    "pvae_r2_n": ("pvae", "r2_n", "max"),
+    "pvae_r2_k11": ("pvae", "r2_k11", "max"),
+    "pvae_voxel_accuracy": ("pvae", "voxel_accuracy", "max"),
+    "pvae_porosity_mae": ("pvae", "porosity_mae", "min"),
+}
+
+
+def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
+    """Train (or load from ``folder``; ``None``: the book's cache) the models for ``seed``; compute the figures."""
+    if folder is None:
+        os.environ.pop("PVAE_ARTIFACTS", None)
+    else:
+        os.environ["PVAE_ARTIFACTS"] = str(folder)
+    from pvae_lib.data.datasets import load_synthetic_dataset
+    from pvae_lib.models import get_trained_cnn, get_trained_pvae, training_info
+    from pvae_lib.models.evaluation import reconstruction_metrics
+    from pvae_lib.models.metrics import r2_score
+    from pvae_lib.models.training import split_indices
+
+    p = dataclasses.replace(profile, seed=int(seed))
+    t0 = time.perf_counter()
+    data = load_synthetic_dataset(p, progress=False)
+    _, _, cnn_info = get_trained_cnn(p)
+    pvae = get_trained_pvae(p, properties=("n", "k11"))
+    test = split_indices(len(data.images), p.seed)[2]
+    props = np.c_[data.porosity, data.k11]
+    r2 = r2_score(props[test], pvae.predict_properties(data.images[test]))
+    rec = reconstruction_metrics(pvae, data.images[test])
+    vae_info = training_info("vae", p)
+    return {
+        "seed": int(seed),
+        "cnn_r2_n": float(cnn_info["r2"]["n"]), "cnn_r2_k11": float(cnn_info["r2"]["k11"]),
+        "pvae_r2_n": float(r2[0]), "pvae_r2_k11": float(r2[1]),
+        "pvae_voxel_accuracy": float(rec["voxel_accuracy"]), "pvae_porosity_mae": float(rec["porosity_mae"]),
+        "cnn_train_time_s": float(cnn_info["train_time_s"]), "vae_train_time_s": float(vae_info["train_time_s"]),
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Mean, sample standard deviation, min and max of every figure over the seeds."""
+    out = {}
+    for name in FIGURES:
+        v = np.array([r[name] for r in rows], float)
+        out[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                     "min": float(v.min()), "max": float(v.max()), "n": int(len(v))}
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default=None, help="quick or paper (default: $PVAE_PROFILE or quick)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2025, 2026, 2027])
+    parser.add_argument("--out", default=None, help="JSON file (default: _build/benchmarks/seed_spread_<profile>.json)")
+    args = parser.parse_args(argv)
+    if len(args.seeds) < 3:
+        parser.error("--seeds needs at least 3 seeds for a spread")
+    from pvae_lib.fileio import write_json_atomic
+    from pvae_lib.profiles import get_profile
+    from pvae_lib.results import build_dir
+
+    profile = get_profile(args.profile)
+    out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"seed_spread_{profile.name}.json"
+    work = out.parent / f"seed_spread_{profile.name}"
+    rows = []
+    for seed in args.seeds:
+        row = figures_for_seed(profile, seed, None if seed == profile.seed else work / f"seed_{seed}")
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
+                                "summary": summarise(rows) if len(rows) > 1 else {}})
+    summary = summarise(rows)
+    write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
+                            "summary": summary})
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    bounds = {}
+    try:
+        from test_book_results import ACCEPTANCE
+
+        bounds = {(c, k): (op, b) for c, k, op, b in ACCEPTANCE}
+    except ImportError:
+        pass
+    print(f"\n{'figure':<22} {'mean':>9} {'std':>9} {'min':>9} {'max':>9} {'bound':>10} {'(mean-bound)/std':>17}")
+    for name, (chapter, key, _) in FIGURES.items():
+        s = summary[name]
+        op, bound = bounds.get((chapter, key), ("", float("nan")))
+        dist = abs(s["mean"] - bound) / s["std"] if s["std"] > 0 and op else float("nan")
+        print(f"{name:<22} {s['mean']:9.5f} {s['std']:9.5f} {s['min']:9.5f} {s['max']:9.5f} "
+              f"{op:>2}{bound:8.4g} {dist:17.1f}")
+    print(f"\nwritten {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

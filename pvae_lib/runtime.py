@@ -1,0 +1,89 @@
+"""TensorFlow runtime settings that make learned results reproducible (set before TF starts).
+
+Importing :mod:`pvae_lib` calls :func:`configure_runtime`, which fixes, *before TensorFlow is
+imported*:
+
+* the CPU thread counts (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``): with op
+  determinism on, TensorFlow gives bit-identical results run after run, but a reduction split
+  over 1 thread and over 2 threads adds the same numbers in a different order, so the learned
+  weights differ between thread counts. Default: 2 intra-op threads and 1 inter-op thread,
+  overridable with ``PVAE_THREADS=N`` (``PVAE_THREADS=0`` keeps TensorFlow's default, all
+  cores, and gives up reproducibility across machines with different core counts);
+* oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``): oneDNN picks its kernels by the CPU's instruction
+  set at run time (AVX2, AVX-512, AMX), so the same seed gives different weights on different
+  x86 machines; Eigen's kernels are fixed when TensorFlow is built. ``PVAE_ONEDNN=1`` switches
+  oneDNN back on (faster on some CPUs, not reproducible across CPU families);
+* TensorFlow's C++ log level (``TF_CPP_MIN_LOG_LEVEL=3``: no start-up lines such as
+  "failed call to cuInit" on a machine without a GPU) unless the variable is already set.
+
+Variables already set in the environment are never overridden. Op determinism itself
+(``tf.config.experimental.enable_op_determinism``) is switched on by the training functions
+for the duration of a run (:func:`pvae_lib.models._utils.seeded`).
+
+What remains machine-dependent: results on a GPU differ from those on a CPU, and two CPUs
+whose floating-point units round differently (e.g. x86 against ARM) can still differ in the
+last bits, which training may amplify. The book's figures are reproduced bit for bit on
+machines of the CI kind (x86-64, 2 threads); see ``benchmarks/seed_spread.py`` for the spread
+over seeds, which bounds what any such difference can change.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["configure_runtime", "runtime_summary", "DEFAULT_THREADS"]
+
+#: intra-op threads used when ``PVAE_THREADS`` is not set (the CI machine has 2 cores).
+DEFAULT_THREADS = 2
+
+
+def configure_runtime(environ=None) -> dict:
+    """Set TensorFlow's thread, oneDNN and logging variables (only those not set yet).
+
+    Must run before ``import tensorflow``; afterwards it cannot change the running process
+    (the values are still returned, and :func:`runtime_summary` reports what TF uses).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment to update (default ``os.environ``).
+
+    Returns
+    -------
+    dict
+        The values of the variables after the call.
+    """
+    env = os.environ if environ is None else environ
+    threads = env.get("PVAE_THREADS", str(DEFAULT_THREADS)).strip()
+    try:
+        n = int(threads)
+    except ValueError:
+        raise ValueError(f"PVAE_THREADS must be a whole number of threads (0 = TensorFlow's default), "
+                         f"got {threads!r}") from None
+    if n < 0:
+        raise ValueError(f"PVAE_THREADS must be >= 0, got {n}")
+    if n > 0:
+        env.setdefault("TF_NUM_INTRAOP_THREADS", str(n))
+        env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    onednn = env.get("PVAE_ONEDNN", "0").strip()
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if onednn == "1" else "0")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keys = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")
+    return {k: env.get(k) for k in keys}
+
+
+def runtime_summary() -> dict:
+    """What the running process uses: threads, oneDNN, whether TF was started before the settings.
+
+    ``tensorflow_imported_first`` is True when TensorFlow was imported before :mod:`pvae_lib`,
+    in which case the thread and oneDNN settings above did not apply.
+    """
+    return {
+        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
+        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "tensorflow_imported_first": _TF_FIRST,
+    }
+
+
+_TF_FIRST = "tensorflow" in sys.modules

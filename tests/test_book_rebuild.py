@@ -1,0 +1,48 @@
+"""A chapter executed again from scratch records the same learned figures, bit for bit.
+
+Run after the book build (``pytest -m book``): the CNN chapter is executed once more with
+nbclient in a fresh build folder (new dataset, new training: nothing from ``_build`` is
+reused) and every figure it records that is not a timing must equal the one the book build
+recorded in ``_build/results.json``.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pvae_lib.results import project_root, read_results, results_path
+
+pytestmark = pytest.mark.book
+
+ROOT = project_root(__file__)
+#: recorded keys that measure time or speed (they differ between runs by nature)
+_TIMING_WORDS = ("time", "per_s", "_s", "mlups", "seconds")
+
+
+def _is_timing(key: str) -> bool:
+    return any(w in key for w in _TIMING_WORDS)
+
+
+def test_cnn_chapter_rebuild_records_identical_figures(tmp_path):
+    built = read_results(results_path()).get("cnn_surrogate")
+    assert built, "build the book first (bash .ci/build-book)"
+    script = textwrap.dedent(f"""
+        import jupytext
+        from nbclient import NotebookClient
+        nb = jupytext.read({str(ROOT / 'book' / 'cnn_surrogate.md')!r})
+        NotebookClient(nb, timeout=1500, kernel_name="python3",
+                       resources={{"metadata": {{"path": {str(ROOT / 'book')!r}}}}}).execute()
+    """)
+    env = {**os.environ, "PVAE_BUILD_DIR": str(tmp_path / "_build")}
+    for name in ("MPLBACKEND", "PVAE_ARTIFACTS", "PVAE_RESULTS"):
+        env.pop(name, None)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stderr[-3000:]
+    again = json.loads((tmp_path / "_build" / "results.json").read_text())["cnn_surrogate"]
+    learned = {k: v for k, v in built.items() if not _is_timing(k)}
+    assert learned, "the chapter recorded no learned figures"
+    differ = {k: (v, again.get(k)) for k, v in learned.items() if again.get(k) != v}
+    assert not differ, f"figures differ between the book build and a rebuild: {differ}"

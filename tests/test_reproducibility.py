@@ -1,0 +1,70 @@
+"""Same profile + seed => identical learned weights, in separate processes (pvae_lib.runtime)."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pvae_lib.runtime import configure_runtime
+
+_SCRIPT = textwrap.dedent("""
+    import hashlib, json, sys
+    import numpy as np
+    import pvae_lib  # sets threads and oneDNN before TensorFlow starts
+    from pvae_lib.data.synthetic import generate_synthetic
+    from pvae_lib.models.cnn import train_cnn
+    from pvae_lib.models.training import train_pvae
+    from pvae_lib.profiles import CNNSection, PVAESection, get_profile
+
+    x = generate_synthetic(80, 28, 4, 4, 12, rng=0)
+    y = np.c_[x.mean(axis=(1, 2)), x.mean(axis=(1, 2)) ** 2]
+    p = get_profile("quick")
+    cnn = train_cnn(x, y, p, CNNSection(epochs=2, batch_size=16, train_samples=64, width=0.125),
+                    seed=3, print_every=None)
+    pv = train_pvae(x, y, profile=p, seed=3, print_every=None, section=PVAESection(
+        latent_dim=4, base_filters=2, epochs_vae=2, epochs_regressor=2, epochs_joint=2, batch_size=16))
+
+    def digest(model):
+        return hashlib.sha1(b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())).hexdigest()
+
+    print(json.dumps({"cnn": digest(cnn.model), "pvae": digest(pv.model)}))
+""")
+
+
+def _run(extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_NUM_", "TF_ENABLE_ONEDNN"))}
+    env.update(extra_env or {})
+    out = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_training_is_bit_identical_in_two_processes():
+    """Two separate processes (augmentation, shuffling, dropout-free nets, all three pVAE stages)."""
+    first, second = _run(), _run()
+    assert first == second
+
+
+@pytest.mark.slow
+def test_thread_count_is_what_changes_the_bits():
+    """Why the thread count is fixed: 1 and 2 intra-op threads add in a different order."""
+    assert _run({"PVAE_THREADS": "1"}) != _run({"PVAE_THREADS": "2"})
+
+
+def test_configure_runtime_defaults_and_overrides():
+    env = {}
+    values = configure_runtime(env)
+    assert values["TF_NUM_INTRAOP_THREADS"] == "2" and values["TF_NUM_INTEROP_THREADS"] == "1"
+    assert values["TF_ENABLE_ONEDNN_OPTS"] == "0" and values["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    env = {"PVAE_THREADS": "0", "PVAE_ONEDNN": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+    values = configure_runtime(env)
+    assert values["TF_NUM_INTRAOP_THREADS"] is None and values["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert values["TF_CPP_MIN_LOG_LEVEL"] == "1"  # never overrides what the user set
+    with pytest.raises(ValueError, match="PVAE_THREADS"):
+        configure_runtime({"PVAE_THREADS": "two"})
+    with pytest.raises(ValueError, match=">= 0"):
+        configure_runtime({"PVAE_THREADS": "-1"})
