@@ -13,6 +13,7 @@ _LAZY = {
     "get_trained_cnn": "pvae_lib.models.zoo",
     "get_trained_pvae": "pvae_lib.models.zoo",
     "training_info": "pvae_lib.models.zoo",
+    "training_record": "pvae_lib.models.zoo",
     "PVAE": "pvae_lib.models.pvae",
     "build_pvae": "pvae_lib.models.pvae",
     "build_cnn": "pvae_lib.models.cnn",
