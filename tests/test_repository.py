@@ -44,7 +44,8 @@ def test_pyproject_and_environment_agree():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project = pyproject["project"]
     wanted = {_name(r): r.replace(" ", "") for r in project["dependencies"]}
-    for extra in ("book", "test"):
+    assert {"book", "test", "browser"} <= set(project["optional-dependencies"])
+    for extra in project["optional-dependencies"]:  # every extra, the browser checks' included
         wanted.update({_name(r): r.replace(" ", "") for r in project["optional-dependencies"][extra]})
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
@@ -64,6 +65,26 @@ def test_book_configuration():
         assert (ROOT / bib).is_file(), bib
     pins = (ROOT / "pyproject.toml").read_text()
     assert '"jupyter-book>=1.0.4,<2"' in pins
+
+
+def test_book_serves_its_own_web_assets():
+    """The HTML book must work without internet: MathJax and the widget scripts come from the
+    build (fetched by .ci/vendor-web-assets into the git-ignored book/_static/vendor/), and the
+    local extension that de-duplicates scripts and labels the bibliography author-year is loaded."""
+    sphinx = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
+    config = sphinx["config"]
+    assert "://" not in config["mathjax_path"], "mathjax_path must be served from the build"
+    assert config["nb_ipywidgets_js"] and not any("://" in src for src in config["nb_ipywidgets_js"])
+    assert config["html_static_path"] == ["book/_static"]
+    assert (ROOT / "book" / "_static" / "custom.css").is_file()
+    assert "custom.css" in config["html_css_files"]
+    assert config["bibtex_default_style"] == "alpha_author_year"
+    assert sphinx["local_extensions"] == {"pvae_book_html": "_ext"}
+    assert (ROOT / "_ext" / "pvae_book_html.py").is_file()
+    assert "vendor-web-assets" in (ROOT / ".ci" / "setup").read_text()
+    assert "/book/_static/vendor/" in (ROOT / ".gitignore").read_text()
+    # jupyter-book adds every *.js/*.css under <root>/_static to every page: keep MathJax out
+    assert not (ROOT / "_static").exists()
 
 
 def test_toc_lists_existing_files_and_every_chapter():

@@ -2,10 +2,12 @@
 
 * :func:`latent_explorer` - ipywidgets: pick start and end samples and move a slider along the
   slerp path; the decoded structure and its properties are recomputed live. Needs a running
-  kernel (Jupyter, Colab); in the static book it shows as a frozen widget.
+  kernel (Jupyter, Colab); a static page cannot run it, so the book hides its output.
 * :func:`jshtml_slider` - a kernel-free slider: frames are pre-rendered and embedded as a
   JavaScript animation (``matplotlib.animation.FuncAnimation.to_jshtml``), so it works in the
   static HTML book.
+
+Structures are drawn pore white, solid black (:mod:`pvae_lib.plotting`).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
+    from ..plotting import show_structure
     from .evaluate import exact_properties, surrogate_properties
     from .interpolation import binarize, decode_path, interpolation_path
     from .latent import encode_dataset
@@ -66,10 +69,9 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
         lines.append(f"start n={p0[0]:.2f} K={p0[1]:.3f} | end n={p1[0]:.2f} K={p1[1]:.3f}")
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(3, 3))
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_axis_off()
-            ax.set_title("\n".join(lines), fontsize=7)
+            fig, ax = plt.subplots(figsize=(4.5, 5.2))
+            show_structure(ax, img, "\n".join(lines), fontsize=10)
+            fig.tight_layout()
             plt.show()
 
     for w in (start_w, end_w, t_w, method_w):
@@ -78,14 +80,30 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
     return widgets.VBox([widgets.HBox([start_w, end_w]), method_w, t_w, out])
 
 
-def jshtml_slider(frames, captions=None, interval: int = 120, size: float = 2.6, dpi: int = 72):
+def jshtml_slider(frames, captions=None, interval: int = 150, size: float = 3.5, dpi: int = 85,
+                  curves: dict | None = None, max_frames: int | None = 41, fontsize: float = 12):
     """Kernel-free slider over pre-rendered frames (works in the static book).
+
+    The structure (pore white) is drawn with its caption above it; with ``curves`` the right
+    half of the figure shows each curve along the path with a marker at the current frame.
+    The figure is about ``size * 2`` inches wide with curves (``size + 0.3`` without) at ``dpi``,
+    i.e. about 650 px by default, with captions of ``fontsize`` points, so it stays legible at the
+    book's width; at most ``max_frames`` evenly spaced frames (first and last included) keep the
+    embedded HTML small (every frame is one PNG).
 
     Parameters
     ----------
-    frames : (F, H, W) images (pore white)
-    captions : F strings shown as the title of each frame, optional
+    frames : (F, H, W) images (1 = pore)
+    captions : F strings shown above each frame, optional
     interval : milliseconds between frames when playing
+    size : height of the figure and width of the image panel, inches
+    dpi : dots per inch of the embedded frames
+    curves : dict, optional
+        Panel label -> (F,) values along the path (e.g. ``{"$n^F$": n, "$K_{11}$": k}``), or
+        label -> dict of line name -> (F,) values to draw several lines in one panel.
+    max_frames : int or None
+        Subsample to this many frames (``None``: all).
+    fontsize : caption and label size in points
 
     Returns
     -------
@@ -96,21 +114,51 @@ def jshtml_slider(frames, captions=None, interval: int = 120, size: float = 2.6,
     from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
 
+    from ..plotting import show_structure
+
     frames = np.asarray(frames)
-    fig, ax = plt.subplots(figsize=(size, size + 0.35), dpi=dpi)
-    im = ax.imshow(frames[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_axis_off()
-    title = ax.set_title(captions[0] if captions is not None else "", fontsize=8)
-    fig.tight_layout()
+    n = len(frames)
+    if captions is not None and len(captions) != n:
+        raise ValueError(f"{len(captions)} captions for {n} frames")
+    shown = np.arange(n)
+    if max_frames is not None and n > max_frames:
+        shown = np.unique(np.linspace(0, n - 1, max_frames).round().astype(int))
+    panels = {} if curves is None else {k: (v if isinstance(v, dict) else {"": v}) for k, v in curves.items()}
+    with matplotlib.rc_context({"font.size": fontsize - 1, "animation.embed_limit": 50.0}):
+        if panels:
+            fig = plt.figure(figsize=(2.0 * size + 0.6, size + 0.3), dpi=dpi)
+            grid = fig.add_gridspec(len(panels), 2, width_ratios=[1.0, 1.15], wspace=0.35, hspace=0.15)
+            ax = fig.add_subplot(grid[:, 0])
+            markers = []
+            for row, (label, lines) in enumerate(panels.items()):
+                cax = fig.add_subplot(grid[row, 1])
+                for name, values in lines.items():
+                    cax.plot(np.arange(n), np.asarray(values, float), lw=1.5, label=name or None)
+                if any(lines):
+                    cax.legend(fontsize=fontsize - 3, loc="best")
+                cax.set_ylabel(label)
+                markers.append(cax.axvline(0, color="r", lw=1.5))
+                if row < len(panels) - 1:
+                    cax.tick_params(labelbottom=False)
+                else:
+                    cax.set_xlabel("step")
+        else:
+            fig, ax = plt.subplots(figsize=(size + 0.3, size + 0.3), dpi=dpi)
+            markers = []
+        im = show_structure(ax, frames[0])
+        title = ax.set_title(captions[0] if captions is not None else "", fontsize=fontsize)
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.14, top=0.88)
 
-    def update(i):
-        im.set_data(frames[i])
-        if captions is not None:
-            title.set_text(captions[i])
-        return im, title
+        def update(k):
+            i = shown[k]
+            im.set_data(np.asarray(frames[i], float))
+            if captions is not None:
+                title.set_text(captions[i])
+            for m in markers:
+                m.set_xdata([i, i])
+            return (im, title, *markers)
 
-    anim = FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
-    with matplotlib.rc_context({"animation.embed_limit": 50.0}):
+        anim = FuncAnimation(fig, update, frames=len(shown), interval=interval, blit=False)
         html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
     return HTML(html)

@@ -1,12 +1,20 @@
-"""Evaluation and plots of the CNN surrogate and the pVAE (paper Figs. 7, 12, 13, 14)."""
+"""Evaluation and plots of the CNN surrogate and the pVAE (paper Figs. 7, 12, 13, 14).
+
+Structure images follow :mod:`pvae_lib.plotting`: pore white, solid black.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from ..plotting import BOOK_WIDTH, show_structure
 from .metrics import r2_score, voxel_accuracy
 
 __all__ = ["reconstruction_metrics", "regressor_r2", "plot_pred_vs_true", "plot_loss_curves",
            "plot_reconstructions", "plot_prior_samples", "architecture_table"]
+
+_CURVES = {"loss": "training", "val_loss": "validation", "recon": "reconstruction (training)",
+           "kl": "KL (training)", "prop": "property (training)", "val_prop": "property (validation)",
+           "val_recon": "reconstruction (validation)", "val_kl": "KL (validation)"}
 
 _LABELS = {"n": r"$n^F$", "k11": r"$K^S_{11}$ [l.u.]", "k22": r"$K^S_{22}$ [l.u.]", "k33": r"$K^S_{33}$ [l.u.]"}
 
@@ -32,24 +40,32 @@ def regressor_r2(model, images, properties) -> dict:
     return dict(zip(model.property_names, (float(v) for v in r2_score(properties, pred))))
 
 
-def _axes(n, size=3.2, ncols=None):
+def _axes(n, ncols=None, panel=(3.6, 3.3), max_width: float = BOOK_WIDTH):
+    """Grid of ``n`` panels at most ``max_width`` inches wide (the book's text column)."""
     import matplotlib.pyplot as plt
 
-    ncols = ncols or n
+    ncols = ncols or min(n, 3)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    scale = min(1.0, max_width / (panel[0] * ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols * scale, panel[1] * nrows * max(scale, 0.85)),
+                             squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
     return fig, axes.ravel()
 
 
 def plot_pred_vs_true(y_true, y_pred, names=("n", "k11"), title: str | None = None):
-    """Predicted vs true scatter per property with R² and the identity line (Figs. 7, 14)."""
+    """Predicted vs true scatter per property with R² and the identity line (Figs. 7, 14).
+
+    One panel per property (two per row), at most the book's text width.
+    """
     t, p = np.atleast_2d(np.asarray(y_true, float).T).T, np.atleast_2d(np.asarray(y_pred, float).T).T
     r2 = r2_score(t, p)
-    fig, axes = _axes(t.shape[1])
+    fig, axes = _axes(t.shape[1], ncols=min(t.shape[1], 2), panel=(3.9, 3.5))
     for j, ax in enumerate(axes[: t.shape[1]]):
         lo, hi = min(t[:, j].min(), p[:, j].min()), max(t[:, j].max(), p[:, j].max())
-        ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-        ax.scatter(t[:, j], p[:, j], s=6, alpha=0.5)
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
+        ax.scatter(t[:, j], p[:, j], s=8, alpha=0.5)
         label = _LABELS.get(names[j], names[j]) if j < len(names) else f"output {j}"
         ax.set(xlabel=f"true {label}", ylabel=f"predicted {label}", title=f"$R^2$ = {r2[j]:.4f}")
     if title:
@@ -59,13 +75,25 @@ def plot_pred_vs_true(y_true, y_pred, names=("n", "k11"), title: str | None = No
 
 
 def plot_loss_curves(histories: dict, keys=("loss", "val_loss"), logy: bool = True):
-    """Training/validation curves, one panel per entry of ``histories`` (name -> Keras history dict)."""
-    fig, axes = _axes(len(histories), size=3.6)
+    """Training/validation curves, one panel per entry of ``histories``.
+
+    Parameters
+    ----------
+    histories : dict
+        Panel title -> Keras history dict (metric name -> list of per-epoch values).
+    keys : tuple of str, or dict
+        The metrics drawn: one tuple for every panel, or a dict panel title -> tuple.
+    logy : bool
+        Logarithmic loss axis.
+    """
+    fig, axes = _axes(len(histories), panel=(4.6, 3.3) if len(histories) == 1 else (3.6, 3.3))
     for ax, (name, hist) in zip(axes, histories.items()):
-        for key in keys:
+        for key in (keys.get(name, ("loss", "val_loss")) if isinstance(keys, dict) else keys):
             if key in hist:
-                ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], label=key)
+                ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], label=_CURVES.get(key, key))
         ax.set(xlabel="epoch", title=name)
+        if ax is axes[0]:
+            ax.set_ylabel("loss")
         if logy:
             ax.set_yscale("log")
         ax.legend()
@@ -75,36 +103,38 @@ def plot_loss_curves(histories: dict, keys=("loss", "val_loss"), logy: bool = Tr
 
 def _show_row(axes, images, title):
     for ax, im in zip(axes, images):
-        ax.imshow(np.asarray(im, float), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        show_structure(ax, im)
     axes[0].set_ylabel(title)
 
 
 def _two_rows(top, bottom, top_label: str, bottom_label: str):
-    """Figure with ``top`` images over ``bottom`` images; 3-D volumes show their middle slice."""
+    """Figure with ``top`` images over ``bottom`` images (pore white); 3-D volumes show their
+    middle slice."""
     import matplotlib.pyplot as plt
 
     top, bottom = np.asarray(top), np.asarray(bottom)
-    if top.ndim == 4:
+    if top.ndim == 4 and top.shape[-1] != 1:
         top, bottom = top[:, top.shape[1] // 2], bottom[:, bottom.shape[1] // 2]
-    fig, axes = plt.subplots(2, len(top), figsize=(1.6 * len(top), 3.4), squeeze=False)
+    size = min(1.6, (BOOK_WIDTH - 0.4) / len(top))
+    fig, axes = plt.subplots(2, len(top), figsize=(size * len(top) + 0.4, 2 * size + 0.2), squeeze=False)
     _show_row(axes[0], top, top_label)
     _show_row(axes[1], bottom, bottom_label)
-    fig.tight_layout()
+    fig.tight_layout(pad=0.3)
     return fig
 
 
 def plot_reconstructions(model, images, n: int = 6):
-    """Inputs (top) and mean reconstructions (bottom); 3-D inputs show their middle slice."""
+    """Inputs (top) and mean reconstructions ``decode(encode_mean(x))`` (bottom), pore white;
+    the reconstructions show the decoder's pore probability as a grey level."""
     x = np.asarray(images[:n]) > 0.5
-    return _two_rows(x, model.decode(model.encode_mean(x)), "input", "reconstruction")
+    return _two_rows(x, model.decode(model.encode_mean(x)), "input", "decoded")
 
 
 def plot_prior_samples(model, ground_truth, n: int = 6, seed: int = 0):
-    """Decoded samples ``z ~ N(0, I)`` (bottom) next to ground-truth images (top) (Fig. 12)."""
+    """Decoded samples ``z ~ N(0, I)`` (bottom, "prior z") under ground-truth images (top,
+    "data") (Fig. 12); pore white, the decoder's grey levels are pore probabilities."""
     z = np.random.default_rng(seed).standard_normal((n, model.latent_dim)).astype("float32")
-    return _two_rows(np.asarray(ground_truth[:n]), model.decode(z), "ground truth", "prior sample")
+    return _two_rows(np.asarray(ground_truth[:n]), model.decode(z), "data", "prior z")
 
 
 def architecture_table(model):

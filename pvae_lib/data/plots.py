@@ -1,0 +1,248 @@
+"""Figures of the microstructure chapter and the 3-D foam study (paper Figs. 5, 18-27).
+
+Every function draws with matplotlib and returns the figure. Structures follow
+:mod:`pvae_lib.plotting` (pore white, solid black) and every figure fits the book's text
+column (at most about 8 inches wide at 100 dpi, fonts of 10 pt or more).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..plotting import BOOK_WIDTH, show_structure
+
+__all__ = [
+    "plot_extruded_voxels",
+    "plot_foam_projections",
+    "plot_subvolume_grid",
+    "plot_strain_trends",
+    "plot_foam_slices",
+    "plot_property_strips",
+    "plot_volume_reconstructions",
+    "plot_latent_strains",
+    "plot_walk_properties",
+]
+
+_K_LABELS = {"Permeability_x": "$K_{11}$", "Permeability_y": "$K_{22}$", "Permeability_z": "$K_{33}$"}
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_extruded_voxels(image):
+    """3-D view of a small extruded structure: the solid drawn dark, the pores left empty (white).
+
+    Parameters
+    ----------
+    image : (X1, X2, X3) bool, True = pore; axis 0 is the extrusion (flow) direction x1
+    """
+    plt = _plt()
+    image = np.asarray(image, bool)
+    fig = plt.figure(figsize=(4.8, 4.4))
+    ax = fig.add_subplot(projection="3d")
+    ax.voxels(~image, facecolors="0.25", edgecolor="0.55", linewidth=0.2)
+    n1, n2, n3 = image.shape
+    ax.set(xlim=(0, n1), ylim=(0, n2), zlim=(0, n3))
+    ax.set_xlabel("$x_1$ (flow)", labelpad=2)
+    ax.set_ylabel("$x_2$", labelpad=2)
+    ax.set_zlabel("$x_3$", labelpad=2)
+    ax.tick_params(labelsize=8.5, pad=0)
+    ax.set_title(f"solid of an extruded sample (pores empty), $n^F$ = {image.mean():.2f}", fontsize=10.5)
+    fig.subplots_adjust(left=0, right=0.95, bottom=0.02, top=0.95)
+    return fig
+
+
+def plot_foam_projections(foams, slab: int):
+    """Each foam volume seen through a thin slab of the x1-x2 plane (pore white, struts black).
+
+    A pixel is white when it is pore through the whole slab ``image[:, :, :slab]``.
+
+    Parameters
+    ----------
+    foams : sequence of FoamVolume (``.image``, ``.strain``, ``.porosity``)
+    slab : thickness of the slab along x3 (voxels)
+    """
+    plt = _plt()
+    n = len(foams)
+    size = min(1.9, BOOK_WIDTH / n)
+    fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.55), squeeze=False)
+    for ax, foam in zip(axes[0], foams):
+        show_structure(ax, foam.image[:, :, :slab].all(axis=2),
+                       f"ε = {foam.strain:.0%}\n$n^F$ = {foam.porosity:.3f}")
+    axes[0, 0].set_ylabel("$x_1$ (load)")
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def plot_subvolume_grid(section, origins, n_sub: int):
+    """The sub-volume windows (red squares) on a 2-D view of a volume (paper Fig. 19).
+
+    Parameters
+    ----------
+    section : (X1, X2) bool image of the volume (pore white)
+    origins : (M, 3) window origins; their (x1, x2) corners are drawn
+    n_sub : window edge (voxels)
+    """
+    from matplotlib.patches import Rectangle
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 4.2), constrained_layout=True)
+    show_structure(ax, section)
+    for x0, y0 in {(int(o[0]), int(o[1])) for o in origins}:
+        ax.add_patch(Rectangle((y0 - 0.5, x0 - 0.5), n_sub, n_sub, fill=False, ec="tab:red", lw=1.5))
+    ax.set_title(f"{len(origins)} windows of {n_sub}³ per volume")
+    ax.set_xlabel("$x_2$")
+    ax.set_ylabel("$x_1$")
+    return fig
+
+
+def plot_strain_trends(stats):
+    """Mean ± std of porosity and of K11, K22, K33 against the compressive strain (paper Fig. 20).
+
+    Parameters
+    ----------
+    stats : pandas.DataFrame indexed by strain, with (column, "mean") and (column, "std") for
+        ``n_F`` and ``Permeability_x|y|z``
+    """
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.3), constrained_layout=True)
+    strain_pct = 100 * stats.index.to_numpy()
+    ax1.errorbar(strain_pct, stats[("n_F", "mean")], stats[("n_F", "std")], marker="o", capsize=3)
+    ax1.set_xlabel("compressive strain ε [%]")
+    ax1.set_ylabel("porosity $n^F$ [-]")
+    for col, label in _K_LABELS.items():
+        ax2.errorbar(strain_pct, stats[(col, "mean")], stats[(col, "std")], marker="o", capsize=3,
+                     label=label)
+    ax2.set_xlabel("compressive strain ε [%]")
+    ax2.set_ylabel("permeability [l.u.]")
+    ax2.legend()
+    return fig
+
+
+def plot_foam_slices(images, porosity, strain, strains, rng, per_strain: int = 3):
+    """Central x1-x2 slices of a few random sub-volumes per strain (one column per strain).
+
+    Parameters
+    ----------
+    images : (N, s, s, s) bool sub-volumes (pore white); porosity, strain : (N,) labels
+    strains : the strain levels, one column each
+    rng : numpy Generator choosing the sub-volumes
+    """
+    plt = _plt()
+    images = np.asarray(images)
+    mid = images.shape[3] // 2
+    ncols = len(strains)
+    size = min(1.6, BOOK_WIDTH / ncols)
+    fig, axes = plt.subplots(per_strain, ncols, figsize=(size * ncols, (size + 0.3) * per_strain + 0.3),
+                             squeeze=False)
+    for j, eps in enumerate(strains):
+        picks = rng.choice(np.flatnonzero(np.asarray(strain) == eps), per_strain, replace=False)
+        for i, k in enumerate(picks):
+            show_structure(axes[i, j], images[k][:, :, mid], f"$n^F$ = {porosity[k]:.2f}")
+        axes[0, j].set_title(f"strain {eps:.0%}\n$n^F$ = {porosity[picks[0]]:.2f}", fontsize=10)
+    axes[per_strain // 2, 0].set_ylabel("$x_1$ (compression)")
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def plot_property_strips(table, strain, strains, rng):
+    """Porosity and K11, K22, K33 per strain: box plots with the samples on top (log scale for K).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame with ``n_F`` and ``Permeability_x|y|z``; strain : (N,) per row
+    strains : the strain levels (x axis)
+    rng : numpy Generator for the horizontal jitter of the points
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(BOOK_WIDTH, 5.6), constrained_layout=True)
+    cols = [("n_F", "$n^F$")] + [(c, f"{lab} (l.u.)") for c, lab in _K_LABELS.items()]
+    strain = np.asarray(strain)
+    for ax, (col, label) in zip(axes.flat, cols):
+        groups = [table.loc[strain == eps, col].to_numpy() for eps in strains]
+        ax.boxplot(groups, positions=range(len(strains)), widths=0.5, showfliers=False)
+        for j, g in enumerate(groups):
+            ax.plot(j + rng.uniform(-0.15, 0.15, len(g)), g, ".", ms=4, alpha=0.6)
+        ax.set_xticks(range(len(strains)), [f"{e:.0%}" for e in strains])
+        ax.set(xlabel="strain", ylabel=label)
+        if col != "n_F":
+            ax.set_yscale("log")
+    return fig
+
+
+def plot_volume_reconstructions(rows: dict, slice_index: int):
+    """Central x1-x2 slices of volumes, one row per entry (e.g. input, p(pore), binarised).
+
+    Parameters
+    ----------
+    rows : dict
+        Row label -> (M, s, s, s) volumes with values in [0, 1] (1 = pore); every row has M.
+    slice_index : index along axis 3 of the slice shown
+    """
+    plt = _plt()
+    labels = list(rows)
+    m = len(rows[labels[0]])
+    size = min(1.5, (BOOK_WIDTH - 0.3) / m)
+    fig, axes = plt.subplots(len(labels), m, figsize=(size * m + 0.3, (size + 0.3) * len(labels)),
+                             squeeze=False)
+    for i, label in enumerate(labels):
+        for j, vol in enumerate(rows[label]):
+            vol = np.asarray(vol, float)
+            show_structure(axes[i, j], vol[:, :, slice_index], f"$n$ = {vol.mean():.2f}")
+        axes[i, 0].set_ylabel(label)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def plot_latent_strains(pcs, strain, porosity, explained):
+    """Latent means on PC1-PC2, coloured by strain level (left) and by porosity (right).
+
+    Parameters
+    ----------
+    pcs : (N, 2) principal-component scores; strain, porosity : (N,)
+    explained : explained variance ratio of PC1 and PC2 (axis labels)
+    """
+    plt = _plt()
+    strain = np.asarray(strain)
+    fig, axes = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.5), constrained_layout=True)
+    for eps in sorted(set(strain)):
+        sel = strain == eps
+        axes[0].scatter(pcs[sel, 0], pcs[sel, 1], s=16, label=f"{eps:.0%}")
+    axes[0].legend(title="strain", fontsize=9)
+    sc = axes[1].scatter(pcs[:, 0], pcs[:, 1], c=porosity, s=16, cmap="viridis")
+    fig.colorbar(sc, ax=axes[1], label="$n^F$")
+    for ax in axes:
+        ax.set(xlabel=f"PC1 ({explained[0]:.0%})", ylabel=f"PC2 ({explained[1]:.0%})")
+    return fig
+
+
+def plot_walk_properties(walk, end_values=None):
+    """Porosity and K11, K22, K33 along a latent walk: measured on the structure vs regressor.
+
+    Parameters
+    ----------
+    walk : pandas.DataFrame indexed by step with columns ``n (image)``, ``n (regressor)`` and,
+        for K in K11, K22, K33, ``<K> LBM`` and ``<K> regressor``
+    end_values : dict, optional
+        ``"K11"|"K22"|"K33"`` -> (start, end) values of the data samples at the two ends (stars).
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(2, 2, figsize=(BOOK_WIDTH, 5.6), constrained_layout=True)
+    axes = axes.ravel()
+    steps = walk.index.to_numpy()
+    axes[0].plot(steps, walk["n (image)"], "o-", label="binarised image")
+    axes[0].plot(steps, walk["n (regressor)"], "s--", label="regressor")
+    axes[0].set_ylabel("$n^F$")
+    for ax, name in zip(axes[1:], ("K11", "K22", "K33")):
+        ax.plot(steps, walk[f"{name} LBM"], "o-", label="LBM")
+        ax.plot(steps, walk[f"{name} regressor"], "s--", label="regressor")
+        if end_values is not None and name in end_values:
+            ax.plot([steps[0], steps[-1]], end_values[name], "k*", ms=11, label="end samples (data)")
+        ax.set_ylabel(f"${name[0]}_{{{name[1:]}}}$ (l.u.)")
+    for ax in axes:
+        ax.set_xlabel("slerp step")
+    axes[0].legend(fontsize=9)
+    axes[1].legend(fontsize=9)
+    return fig
