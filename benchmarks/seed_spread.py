@@ -14,10 +14,8 @@ results are identical either way); those of the other seeds go to
 seeds already done.
 
 Prints a table (mean, standard deviation, min, max per figure), the bound each acceptance
-test uses and its distance from the mean in standard deviations, and writes JSON
-atomically. The acceptance bounds in ``tests/test_book_results.py`` must sit at least five
-standard deviations inside the mean (checked by ``tests/test_seed_spread.py`` against the
-table shipped in ``data/seed_spread_<profile>.json``).
+test in ``tests/test_book_results.py`` uses and its distance from the mean in standard
+deviations (it should be at least five), and writes JSON atomically after every seed.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def tiny(monkeypatch, tmp_path):
         get_profile("quick"),
         cnn=CNNSection(epochs=1, batch_size=16, train_samples=32, width=0.125, patience=2),
         pvae=PVAESection(latent_dim=3, base_filters=2, epochs_vae=1, epochs_regressor=1, epochs_joint=1,
-                         batch_size=16, patience=2, lam=10.0),
+                         batch_size=16, patience=2, lam=10.0, joint_train_decoder=False),
     )
     return profile, tmp_path
 
