@@ -143,6 +143,16 @@ def voila_page(tmp_path):
         log.close()
 
 
+def _wait_for_new_image(page, old_src: str, action: str, timeout_s: int = 120) -> None:
+    try:
+        page.wait_for_function(
+            "old => { const img = document.querySelector('.widget-output img');"
+            " return img && img.src !== old && img.complete && img.naturalWidth > 0; }",
+            arg=old_src, timeout=timeout_s * 1000)
+    except Exception:
+        pytest.fail(f"{action} did not redraw the explorer's image within {timeout_s} s", pytrace=False)
+
+
 def _screenshot_path() -> Path:
     folder = BUILD / "screenshots"  # next to the page screenshots of test_book_pages.py
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,20 +202,14 @@ def test_live_latent_explorer_slider_redraws_structure_and_properties(voila_page
             handle = page.locator(".widget-slider .noUi-handle").first
             handle.focus()
             page.keyboard.press("End")  # last step of the path
-            page.wait_for_function(
-                "s0 => { const img = document.querySelector('.widget-output img');"
-                " return img && img.src !== s0 && img.complete && img.naturalWidth > 0; }",
-                arg=src0, timeout=120_000)
             last = readout.inner_text().strip()
-            assert re.fullmatch(r"\d+", last) and int(last) > 0, f"slider readout {last!r}"
+            assert re.fullmatch(r"\d+", last) and int(last) > 0, f"slider readout {last!r} after End"
+            _wait_for_new_image(page, src0, f"moving the slider to step {last}")
             src1 = page.locator(".widget-output img").first.get_attribute("src")
 
             page.keyboard.press("ArrowLeft")  # one step back: redraws again
-            page.wait_for_function(
-                "s1 => { const img = document.querySelector('.widget-output img');"
-                " return img && img.src !== s1 && img.complete && img.naturalWidth > 0; }",
-                arg=src1, timeout=120_000)
             assert int(readout.inner_text().strip()) == int(last) - 1
+            _wait_for_new_image(page, src1, f"moving the slider back to step {int(last) - 1}")
             page.screenshot(path=str(_screenshot_path()), full_page=True)
         finally:
             context.close()
