@@ -159,6 +159,26 @@ def jshtml_slider(frames, captions=None, interval: int = 150, size: float = 3.5,
             return (im, title, *markers)
 
         anim = FuncAnimation(fig, update, frames=len(shown), interval=interval, blit=False)
-        html = anim.to_jshtml(default_mode="once")
+        html = _offline_controls(anim.to_jshtml(default_mode="once"))
     plt.close(fig)
     return HTML(html)
+
+
+#: text symbols for the Font Awesome icons of matplotlib's jshtml player buttons
+_ICONS = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "\u23ee", "fa-step-backward": "\u23f4|",
+          "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u23f8", "fa-play": "\u25b6",
+          "fa-step-forward": "|\u23f5", "fa-fast-forward": "\u23ed"}
+
+
+def _offline_controls(html: str) -> str:
+    """matplotlib's jshtml player without its Font Awesome stylesheet from a CDN.
+
+    The page must work offline (and CI has no internet), so the icon font link is dropped and
+    each icon is replaced by a text symbol.
+    """
+    import re
+
+    html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*">', "", html)
+    for cls, symbol in _ICONS.items():
+        html = html.replace(f'<i class="fa {cls}"></i>', f"<span>{symbol}</span>")
+    return html
