@@ -61,8 +61,8 @@ ACCEPTANCE = [
     ("microstructures", "lbm_vs_exact_max_rel_diff", "<", 0.025),
     ("microstructures", "ct_read_voxels_wrong", "<", 1),
     ("microstructures", "foam_k11_over_k22_strain_max", "<", 1.0),
-    # learning core at quick scale (targets of the reproducibility issue; each bound sits at least
-    # five standard deviations over seeds inside its mean: tests/test_seed_spread.py)
+    # learning core at quick scale (targets of the reproducibility issue; their spread over seeds is
+    # measured by benchmarks/seed_spread.py, not yet for three seeds)
     ("cnn_surrogate", "r2_n", ">=", 0.999),
     ("cnn_surrogate", "r2_k11", ">=", 0.998),
     ("pvae", "r2_n", ">=", 0.995),
@@ -96,8 +96,10 @@ def test_chapters_record_what_they_trained_on(results, chapter, name):
     assert rec["augment"] is section.augment and rec["schedule"] == section.schedule
     assert rec["n_train"] > 0
     if name == "cnn":
-        assert rec["n_train"] == min(int(round(section.train_samples / 0.8)), profile.data.synthetic_samples) \
-            - 2 * int(round(0.1 * min(int(round(section.train_samples / 0.8)), profile.data.synthetic_samples)))
+        from pvae_lib.models.training import split_indices
+
+        n_use = min(int(round(section.train_samples / 0.8)), profile.data.synthetic_samples)
+        assert rec["n_train"] == len(split_indices(n_use, profile.seed)[0])
         epochs = {"epochs": section.epochs}
     else:
         epochs = {"epochs_vae": section.epochs_vae, "epochs_regressor": section.epochs_regressor,
