@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure_runtime", "runtime_summary", "DEFAULT_THREADS"]
+__all__ = ["configure_runtime", "runtime_summary", "import_tensorflow", "DEFAULT_THREADS"]
 
 #: intra-op threads used when ``PVAE_THREADS`` is not set (the CI machine has 2 cores).
 DEFAULT_THREADS = 2
@@ -86,6 +86,46 @@ def runtime_summary() -> dict:
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "tensorflow_imported_first": _TF_FIRST,
     }
+
+
+def import_tensorflow(quiet: bool = True):
+    """Import TensorFlow (and let it find its devices) without its C++ start-up lines.
+
+    ``TF_CPP_MIN_LOG_LEVEL=3`` silences TensorFlow's C++ log once it runs, but TensorFlow
+    2.21 still writes a few lines to the *file descriptor* 2 while it loads (e.g. "Could not
+    find cuda drivers", "failed call to cuInit" on a machine without a GPU), before the
+    variable is read. With ``quiet=True`` descriptor 2 points at ``/dev/null`` during the
+    import and the device discovery; Python's own errors are raised afterwards as usual.
+    The ``pvae`` command uses it unless ``--verbose`` is given.
+
+    Parameters
+    ----------
+    quiet : bool
+        Hide what TensorFlow writes to descriptor 2 while it starts.
+
+    Returns
+    -------
+    module
+        ``tensorflow``.
+    """
+    if "tensorflow" in sys.modules or not quiet:
+        import tensorflow as tf
+
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery logs too (cuInit)
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tf
 
 
 _TF_FIRST = "tensorflow" in sys.modules

@@ -26,7 +26,6 @@ import pandas as pd
 
 from ..fileio import atomic_path, write_json_atomic
 from ..images import as_pore_array
-from .properties import read_properties
 from .synthetic import extrude
 
 __all__ = ["DatasetOnDisk", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES"]
@@ -80,12 +79,20 @@ def _meta(images_shape, meta: dict | None, extruded_length: int | None) -> dict:
     return out
 
 
+#: Files of a dataset folder that a new dataset replaces (labels of the old images, their
+#: settings, per-sample descriptors).
+DERIVED = (PROPERTIES, "properties.json", "samples.csv")
+
+
 def _prepare(folder: Path, overwrite: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise FileExistsError(f"{folder} is a file, not a dataset folder; choose another folder (CLI: --out)")
     if (folder / IMAGES).exists() and not overwrite:
         raise FileExistsError(f"{folder} already holds a dataset; pass overwrite=True (CLI: --overwrite)")
     folder.mkdir(parents=True, exist_ok=True)
     if overwrite:
-        (folder / PROPERTIES).unlink(missing_ok=True)
+        for name in DERIVED:
+            (folder / name).unlink(missing_ok=True)
 
 
 def save_dataset(
@@ -141,17 +148,39 @@ def create_dataset(
     write_json_atomic(folder / META, info)
 
 
-def open_dataset(folder: str | os.PathLike, *, mmap: bool = True) -> DatasetOnDisk:
-    """Open a dataset folder written by :func:`save_dataset` / ``pvae generate``."""
+def open_dataset(folder: str | os.PathLike, *, mmap: bool = True, properties: bool = True) -> DatasetOnDisk:
+    """Open a dataset folder written by :func:`save_dataset` / ``pvae generate``.
+
+    Parameters
+    ----------
+    folder : path
+    mmap : bool
+        Memory-map ``images.npy`` (read lazily) instead of loading it.
+    properties : bool
+        Read and check ``properties.csv`` (every line, see
+        :func:`pvae_lib.data.labels.read_labels`) if present.
+    """
     folder = Path(folder)
     if not (folder / IMAGES).is_file():
         raise FileNotFoundError(f"{folder}: not a dataset folder (no {IMAGES}); create one with `pvae generate`")
-    meta = json.loads((folder / META).read_text(encoding="utf-8")) if (folder / META).is_file() else {}
-    images = np.load(folder / IMAGES, mmap_mode="r" if mmap else None, allow_pickle=False)
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8")) if (folder / META).is_file() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{folder / META}: not valid JSON ({exc}); regenerate the dataset (pvae generate ... "
+                         "--overwrite)") from None
+    try:
+        images = np.load(folder / IMAGES, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{folder / IMAGES}: cannot be read as a .npy array ({exc}); regenerate the dataset "
+                         "(pvae generate ... --overwrite)") from None
     if images.dtype != bool:
         raise ValueError(f"{folder / IMAGES}: expected a bool array (True = pore), got {images.dtype}")
     if not meta:
         meta = {"extruded_length": images.shape[1] if images.ndim == 3 else None}
     props = folder / PROPERTIES
-    properties = read_properties(props, n_images=len(images)) if props.is_file() else None
-    return DatasetOnDisk(folder=folder, images=images, meta=meta, properties=properties)
+    table = None
+    if properties and props.is_file():
+        from .labels import provenance_path, read_labels
+
+        table = read_labels(props, n_images=len(images), require_line_ends=provenance_path(folder).is_file())
+    return DatasetOnDisk(folder=folder, images=images, meta=meta, properties=table)

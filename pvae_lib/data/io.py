@@ -71,7 +71,7 @@ def _check_convention(pore: str) -> str:
     return pore
 
 
-def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
+def binarize(image, pore: str = "bright", *, name: str = "image", threshold: float | None = None) -> np.ndarray:
     """Turn a gray-scale or binary array into a pore array (``True`` = pore).
 
     Parameters
@@ -86,12 +86,17 @@ def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
         For an image with only two gray levels this is comparing with the lower level.
     name : str
         Used in error messages (e.g. the file name).
+    threshold : float, optional
+        A fixed gray level instead of Otsu's: pore is ``value > threshold`` (``"bright"``)
+        or ``value <= threshold`` (``"dark"``). Only with ``"bright"``/``"dark"``.
 
     Returns
     -------
     numpy.ndarray of bool
     """
     pore = _check_convention(pore)
+    if threshold is not None and pore not in ("bright", "dark"):
+        raise ValueError(f"a threshold needs pore='bright' or pore='dark' (CLI: --pore bright|dark), not {pore!r}")
     arr = np.asarray(image)
     if arr.dtype == bool:
         arr = arr.view(np.uint8)
@@ -101,13 +106,19 @@ def binarize(image, pore: str = "bright", *, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name}: image is empty (shape {arr.shape})")
     if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: image contains NaN or Inf")
+    if threshold is not None:
+        if not np.isfinite(threshold):
+            raise ValueError(f"{name}: the threshold must be a finite gray level, got {threshold}")
+        return (arr > threshold) if pore == "bright" else (arr <= threshold)
     levels = np.unique(arr) if arr.size <= 50_000_000 else np.unique(arr[:: max(1, arr.shape[0] // 8)])
     if pore in ("nonzero", "zero"):
-        if levels.size > 2 or (levels.size == 2 and levels[0] != 0):
+        # binary: one value, or two of which one is 0 (0/1, 0/255, -1/0, ...)
+        if levels.size > 2 or (levels.size == 2 and 0 not in levels):
             raise ValueError(
                 f"{name}: not a binary 0/non-zero image (gray levels {levels[:6].tolist()}"
-                f"{'...' if levels.size > 6 else ''}); use pore='bright' or pore='dark' to threshold it "
-                "with Otsu's method"
+                f"{'...' if levels.size > 6 else ''}); threshold it with Otsu's method: pore='bright' or "
+                "pore='dark' (CLI: --pore bright or --pore dark), or at a gray level of your choice "
+                "(CLI: --threshold VALUE)"
             )
         return (arr != 0) if pore == "nonzero" else (arr == 0)
     if levels.size == 1:
@@ -209,7 +220,31 @@ def _read_folder(folder: Path) -> np.ndarray:
     return stack
 
 
-def read_image(path: str | os.PathLike, *, pore: str = "nonzero") -> np.ndarray:
+def _read_npy(path: Path) -> np.ndarray:
+    """A numeric array from a ``.npy`` file, or ``ValueError`` saying what the file is instead."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(f"{path}: not a .npy file (it does not start with NumPy's .npy header); "
+                         "save the array with numpy.save, or give a .tif/.png/.bmp file or a folder of slices")
+    try:
+        data = np.load(path, allow_pickle=False, mmap_mode="r")
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{path}: holds Python objects, not numbers; save a numeric array "
+                             "(bool or integers, nonzero = pore)") from None
+        raise ValueError(f"{path}: cannot be read as a .npy array ({exc}); the file may be cut off") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"{path}: cannot be read as a .npy array ({type(exc).__name__}: {exc})") from None
+    if data.dtype.fields is not None or not (data.dtype == bool or np.issubdtype(data.dtype, np.number)):
+        raise ValueError(f"{path}: holds {data.dtype} values, not numbers; save a bool or numeric array")
+    try:
+        return np.asarray(data)
+    except Exception as exc:  # noqa: BLE001 - e.g. a file shorter than its header says
+        raise ValueError(f"{path}: cannot be read as a .npy array ({exc}); the file may be cut off") from None
+
+
+def read_image(path: str | os.PathLike, *, pore: str = "nonzero", threshold: float | None = None) -> np.ndarray:
     """Read a binary pore image from ``.npy``, a (multi-page) TIFF, a PNG/BMP, or a slice folder.
 
     Parameters
@@ -220,6 +255,8 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero") -> np.ndarray:
     pore : {"nonzero", "zero", "bright", "dark"}
         The file's convention for the pore phase (see the module docstring). Gray-scale data
         needs ``"bright"`` or ``"dark"`` (Otsu threshold).
+    threshold : float, optional
+        Fixed gray level instead of Otsu's (see :func:`binarize`).
 
     Returns
     -------
@@ -243,10 +280,7 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero") -> np.ndarray:
     else:
         suffix = path.suffix.lower()
         if suffix == ".npy":
-            try:
-                data = np.load(path, allow_pickle=False)
-            except Exception as exc:  # noqa: BLE001
-                raise ValueError(f"{path}: cannot be read as a .npy array ({exc})") from exc
+            data = _read_npy(path)
         elif suffix in _TIFF:
             try:
                 data, colour = _read_tiff(path)
@@ -260,7 +294,7 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero") -> np.ndarray:
             raise ValueError(
                 f"{path}: unsupported file type {path.suffix!r}; use .npy, .tif/.tiff, .png, .bmp or a folder of slices"
             )
-    return binarize(data, pore, name=str(path))
+    return binarize(data, pore, name=str(path), threshold=threshold)
 
 
 def _remove(path: Path) -> None:

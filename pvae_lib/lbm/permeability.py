@@ -124,9 +124,15 @@ def _flows(pores, axis, config) -> bool:
     return percolates(pores, axis)
 
 
-def _check(image):
+def _check(image, config: LBMConfig):
     pores = as_pore_array(image, ndim=(2, 3))
-    require_pore_space(pores)
+    if pores.all() and config.boundary != "noslip":
+        raise ValueError(
+            f"image is all pore (no solid voxel); with boundary={config.boundary!r} side faces "
+            f"(CLI: --boundary {config.boundary}) nothing resists the flow and the permeability is "
+            "unbounded: add solid voxels or use boundary='noslip' (CLI: --boundary noslip) for a duct"
+        )
+    require_pore_space(pores, allow_all_pore=config.boundary == "noslip")
     return pores
 
 
@@ -136,7 +142,8 @@ def _not_converged(sim: LBMResult, what: str) -> NotConvergedError:
     return NotConvergedError(
         f"{what} did not converge in {sim.steps} steps (last relative change {change:.2e} per "
         f"{sim.config.check_interval} steps, tolerance {sim.config.tolerance:.1e}); raise "
-        "LBMConfig.max_steps, loosen tolerance, or use a larger tau with collision='trt'"
+        "max_steps (CLI: --max-steps), loosen tolerance (CLI: --tolerance), or use a larger tau "
+        "with collision='trt' (CLI: --tau, --collision trt)"
     )
 
 
@@ -182,7 +189,7 @@ def permeability(
         The run became unstable (NaN or Mach number above ``config.max_mach``).
     """
     config = config or LBMConfig()
-    pores = _check(image)
+    pores = _check(image, config)
     ax = normalize_axis(axis, pores.ndim)
     phi = porosity(pores)
     if not _flows(pores, ax, config):
@@ -247,7 +254,7 @@ def permeability_tensor(
         ``K`` (3 x 3, symmetric, l.u.), ``K_raw``, porosity, converged, total steps, seconds.
     """
     config = config or LBMConfig()
-    pores = _check(image)
+    pores = _check(image, config)
     if pores.ndim != 3:
         raise ValueError(f"permeability_tensor needs a 3-D image, got shape {pores.shape}")
     nu = config.viscosity
