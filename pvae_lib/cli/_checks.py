@@ -126,7 +126,8 @@ def check_output_folder(folder, *, flag: str = "--out", holds: str | None = None
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{flag} {folder} is a file; give a folder name")
     if holds and (folder / holds).exists() and not overwrite:
-        raise UsageError(f"{flag} {folder} already holds {holds}; pass --overwrite to replace it or choose another {flag}")
+        raise UsageError(f"{flag} {folder} already holds {holds} ({folder / holds} exists); pass --overwrite "
+                         f"to replace it or choose another {flag}")
     existed = folder.exists()
     _probe_writable(folder, flag)
     if not existed:

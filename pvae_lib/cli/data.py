@@ -11,18 +11,45 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
+
+from .permeability import _tau
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
+from ._checks import (
+    UsageError,
+    check_output_folder,
+    float_list,
+    non_negative_int,
+    open_fraction,
+    positive_float,
+    positive_int,
+    quiet_tensorflow,
+)
+
+
+def _check_synthetic(args) -> None:
+    if args.pore > args.size:
+        raise UsageError(f"--pore {args.pore} is larger than the image (--size {args.size}); use --pore <= --size")
+    if args.min_pores > args.max_pores:
+        raise UsageError(f"--min-pores {args.min_pores} is above --max-pores {args.max_pores}; "
+                         "use --min-pores <= --max-pores")
+    if args.max_pores * args.pore**2 > 0.5 * args.size**2:
+        fit = int(0.5 * args.size**2 // args.pore**2)
+        raise UsageError(
+            f"--max-pores {args.max_pores} squares of --pore {args.pore} would cover more than half of a "
+            f"--size {args.size} image and random placement would jam; use --max-pores <= {fit}, a smaller "
+            "--pore or a larger --size")
 
 
 def _generate_synthetic(args) -> int:
-    from pvae_lib.data.container import save_dataset
+    from pvae_lib.data.container import IMAGES, save_dataset
     from pvae_lib.data.synthetic import generate_synthetic
 
     import numpy as np
 
+    _check_synthetic(args)
+    check_output_folder(args.out, holds=IMAGES, overwrite=args.overwrite)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     images = generate_synthetic(args.n, args.size, args.pore, args.min_pores, args.max_pores, rng=rng)
@@ -36,12 +63,34 @@ def _generate_synthetic(args) -> int:
     return 0
 
 
+def _check_foam(args) -> None:
+    from pvae_lib.data.foam import compressed_porosity
+
+    for strain in args.strains:
+        if not 0 <= strain < 1:
+            raise UsageError(f"--strains: each strain must lie in [0, 1) (1 would compress the foam to nothing), "
+                             f"got {strain:g}")
+        try:
+            compressed_porosity(args.porosity, strain)
+        except ValueError:
+            raise UsageError(f"--strains: strain {strain:g} would close every pore of a foam of --porosity "
+                             f"{args.porosity:g} (solid fraction / (1 - strain) >= 1); use strains below "
+                             f"{args.porosity:g}") from None
+    if args.sub > args.size:
+        raise UsageError(f"--sub {args.sub} is larger than the foam volume (--size {args.size}); use --sub <= --size")
+    if args.cell_size > args.size:
+        raise UsageError(f"--cell-size {args.cell_size:g} is larger than the foam volume (--size {args.size})")
+
+
 def _generate_foam(args) -> int:
+    from pvae_lib.data.container import IMAGES
     from pvae_lib.data.foam import FoamConfig, write_foam_dataset
 
+    _check_foam(args)
+    check_output_folder(args.out, holds=IMAGES, overwrite=args.overwrite)
     config = FoamConfig(size=args.size, cell_size=args.cell_size, porosity=args.porosity)
     t0 = time.perf_counter()
-    info = write_foam_dataset(args.out, config=config, strains=_floats(args.strains), sub_size=args.sub,
+    info = write_foam_dataset(args.out, config=config, strains=args.strains, sub_size=args.sub,
                               stride=args.stride, seed=args.seed, overwrite=args.overwrite,
                               progress=not args.quiet)
     print(f"wrote {info['n_samples']} sub-volumes of {args.sub}^3 from {len(info['strains'])} foam volumes to "
@@ -49,16 +98,77 @@ def _generate_foam(args) -> int:
     return 0
 
 
-def _label(args) -> int:
-    from pvae_lib.data.labels import label_dataset
+def _saved_rows(path) -> int:
+    """Data rows of a label table on disk (0 if none); cheap, for the Ctrl-C message."""
+    try:
+        with open(path, "rb") as f:
+            return max(0, sum(1 for _ in f) - 1)
+    except OSError:
+        return 0
 
+
+def _lbm_config(args):
+    from pvae_lib.lbm.config import LBMConfig
+
+    return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
+                     max_steps=args.max_steps, check_interval=min(100, args.max_steps),
+                     min_steps=min(200, args.max_steps), tolerance=args.tolerance)
+
+
+def _check_label_memory(data, args, config) -> None:
+    """Refuse an LBM labelling whose simultaneous runs cannot fit in this machine's memory."""
+    import sys
+
+    from pvae_lib.lbm.memory import GIB_NOTICE, available_memory_bytes, format_bytes, lbm_memory_bytes
+
+    shape = data.images.shape[1:]
+    if data.extruded_length:
+        shape = (data.extruded_length, *shape)
+    one = lbm_memory_bytes(shape, dtype=config.dtype)
+    at_once = 1 if args.scheduler else args.workers
+    available = available_memory_bytes()
+    dims = "x".join(map(str, shape))
+    if available is not None and one * at_once > available:
+        hint = f"lower --workers (now {args.workers}) or " if at_once > 1 else ""
+        raise UsageError(
+            f"{at_once} LBM run(s) on {dims}-voxel samples at once need about {format_bytes(one * at_once)} of memory, "
+            f"but {format_bytes(available)} is available; {hint}run on machines with more memory (--scheduler)")
+    if one >= GIB_NOTICE:
+        print(f"pvae label: each LBM run on {dims} voxels needs about {format_bytes(one)} of memory",
+              file=sys.stderr, flush=True)
+
+
+def _label(args) -> int:
+    from pvae_lib.data.container import open_dataset
+    from pvae_lib.data.labels import label_dataset, parse_axes
+
+    folder = Path(args.folder)
+    out = folder / args.output
+    if Path(args.output).name != args.output or not args.output.endswith(".csv"):
+        raise UsageError(f"--output must be a file name ending in .csv inside the dataset folder, got {args.output!r}")
+    try:
+        axes = parse_axes(args.axis)
+    except ValueError:
+        raise UsageError(f"--axis must be x, y, z or a list such as x,y,z; got {args.axis!r}") from None
+    data = open_dataset(folder, properties=False)
+    config = None
+    if args.solver == "lbm":
+        config = _lbm_config(args)
+        quiet_tensorflow(args)
+        _check_label_memory(data, args, config)
+    total = len(data) if args.limit is None else min(args.limit, len(data))
+    args.on_interrupt = lambda: (
+        f"{_saved_rows(out)} of {total} samples are saved in {out}; run the same command again to resume"
+        if out.is_file() else "nothing was saved")
     t0 = time.perf_counter()
-    table = label_dataset(args.folder, solver=args.solver, axes=args.axis, output=args.output, every=args.every,
-                          workers=args.workers, limit=args.limit, progress=not args.quiet)
+    table = label_dataset(folder, solver=args.solver, axes=axes, output=args.output, every=args.every,
+                          workers=args.workers, lbm_config=config, limit=args.limit, progress=not args.quiet,
+                          scheduler=args.scheduler, wait=args.wait, overwrite=args.overwrite,
+                          quiet_tf=not getattr(args, "verbose", False))
     n = table.attrs.get("labelled", 0)
     dt = time.perf_counter() - t0
     rate = f", {1e3 * dt / n:.2f} ms per sample" if n else ""
-    print(f"labelled {n} new samples ({len(table)} in total) -> {args.folder}/{args.output} in {dt:.1f} s{rate}")
+    print(f"labelled {n} new samples ({len(table)} in total) -> {out} in {dt:.1f} s{rate}")
     return 0
 
 
@@ -70,40 +180,58 @@ def register(subparsers) -> None:
 
     syn = kinds.add_parser("synthetic", help="square-pore patterns extruded along x (paper Sec. 4.1)",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    syn.add_argument("--n", type=int, required=True, help="number of samples")
-    syn.add_argument("--size", type=int, default=100, help="image edge (pixels)")
-    syn.add_argument("--pore", type=int, default=10, help="square pore edge (pixels)")
-    syn.add_argument("--min-pores", type=int, default=10)
-    syn.add_argument("--max-pores", type=int, default=40)
+    syn.add_argument("--n", type=positive_int, required=True, help="number of samples")
+    syn.add_argument("--size", type=positive_int, default=100, help="image edge (pixels)")
+    syn.add_argument("--pore", type=positive_int, default=10, help="square pore edge (pixels)")
+    syn.add_argument("--min-pores", type=non_negative_int, default=10)
+    syn.add_argument("--max-pores", type=non_negative_int, default=40)
     syn.add_argument("--seed", type=int, required=True)
     syn.add_argument("--out", required=True, help="output dataset folder")
-    syn.add_argument("--overwrite", action="store_true")
+    syn.add_argument("--overwrite", action="store_true", help="replace the dataset (and its labels) in --out")
     syn.set_defaults(func=_generate_synthetic)
 
     foam = kinds.add_parser("foam", help="Voronoi open-cell foams under compression, cut into sub-volumes",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    foam.add_argument("--size", type=int, default=96, help="edge of each uncompressed foam volume (voxels)")
-    foam.add_argument("--cell-size", type=float, default=16.0, help="mean Voronoi cell diameter (voxels)")
-    foam.add_argument("--porosity", type=float, default=0.85, help="target porosity of the uncompressed foam")
-    foam.add_argument("--strains", default="0,0.15,0.25,0.35,0.5", help="uniaxial compressive strains (along x)")
-    foam.add_argument("--sub", type=int, default=32, help="sub-volume edge (voxels)")
-    foam.add_argument("--stride", type=int, default=32, help="stride between sub-volumes (voxels)")
+    foam.add_argument("--size", type=positive_int, default=96, help="edge of each uncompressed foam volume (voxels)")
+    foam.add_argument("--cell-size", type=positive_float, default=16.0, help="mean Voronoi cell diameter (voxels)")
+    foam.add_argument("--porosity", type=open_fraction, default=0.85, help="target porosity of the uncompressed foam")
+    foam.add_argument("--strains", type=float_list, default=(0, 0.15, 0.25, 0.35, 0.5),
+                      help="uniaxial compressive strains in [0, 1) (along x), comma-separated")
+    foam.add_argument("--sub", type=positive_int, default=32, help="sub-volume edge (voxels)")
+    foam.add_argument("--stride", type=positive_int, default=32, help="stride between sub-volumes (voxels)")
     foam.add_argument("--seed", type=int, required=True)
     foam.add_argument("--out", required=True)
-    foam.add_argument("--overwrite", action="store_true")
+    foam.add_argument("--overwrite", action="store_true", help="replace the dataset (and its labels) in --out")
     foam.add_argument("--quiet", action="store_true", help="no progress bar")
     foam.set_defaults(func=_generate_foam)
 
-    lab = subparsers.add_parser("label", help="label a dataset folder with porosity and permeability",
-                                description="Write DIR/properties.csv (case, n_F, Permeability_x|y|z in l.u.); "
-                                            "resumable: an interrupted run continues where it stopped.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    lab = subparsers.add_parser(
+        "label", help="label a dataset folder with porosity and permeability",
+        description="Write DIR/properties.csv (case, n_F, Permeability_x|y|z in l.u.) and the solver settings "
+                    "(DIR/properties.json). Resumable: an interrupted run continues where it stopped; a second "
+                    "run on the same folder refuses (or waits, --wait). Work runs on Dask: a local cluster of "
+                    "--workers processes, or a running scheduler (--scheduler tcp://host:8786, e.g. a "
+                    "dask-jobqueue SLURM cluster).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     lab.add_argument("folder", help="dataset folder from `pvae generate`")
     lab.add_argument("--solver", choices=("stokes2d", "lbm"), default="stokes2d")
     lab.add_argument("--axis", default="x", help="flow axes, e.g. x or x,y,z (x = array axis 0)")
     lab.add_argument("--output", default="properties.csv", help="table file name inside the folder")
-    lab.add_argument("--every", type=int, default=500, help="samples per atomic checkpoint")
-    lab.add_argument("--workers", type=int, default=2)
-    lab.add_argument("--limit", type=int, default=None, help="label only the first N cases")
+    lab.add_argument("--every", type=positive_int, default=500, help="results per atomic checkpoint")
+    lab.add_argument("--workers", type=positive_int, default=2, help="worker processes of the local Dask cluster "
+                     "(1 = label in this process)")
+    lab.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="address of a running Dask scheduler (tcp://host:8786) instead of a local cluster")
+    lab.add_argument("--limit", type=positive_int, default=None, help="label only the first N cases")
+    lab.add_argument("--wait", action="store_true", help="wait for another run on the same folder to finish")
+    lab.add_argument("--overwrite", action="store_true", help="delete the table and its settings; relabel")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
+    lbm = lab.add_argument_group("LBM settings (--solver lbm; stored with the labels)")
+    lbm.add_argument("--collision", choices=["bgk", "trt"], default="trt")
+    lbm.add_argument("--tau", type=_tau, default=1.0, help="relaxation time, in (0.5, 20]")
+    lbm.add_argument("--drive", choices=["force", "pressure"], default="force")
+    lbm.add_argument("--boundary", choices=["periodic", "noslip", "freeslip"], default="periodic",
+                     help="faces parallel to the flow")
+    lbm.add_argument("--max-steps", type=positive_int, default=20_000)
+    lbm.add_argument("--tolerance", type=positive_float, default=1e-6)
     lab.set_defaults(func=_label)

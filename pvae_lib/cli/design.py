@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_output_folder, positive_int, quiet_tensorflow
+
 __all__ = ["register", "run_design", "load_pvae"]
 
 
@@ -34,32 +36,42 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--k11", type=float, required=True, help="target permeability K11 (lattice units, >= 0)")
     p.add_argument("--model", required=True, help="saved pVAE (.keras) mapped to (n, K11)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n-designs", type=int, default=4, help="distinct designs to write (default 4)")
-    p.add_argument("--starts", type=int, default=16, help="starting points (default 16; paper 100)")
+    p.add_argument("--n-designs", type=positive_int, default=4, help="distinct designs to write (default 4)")
+    p.add_argument("--starts", type=positive_int, default=16, help="starting points (default 16; paper 100)")
     p.add_argument("--data", default="synthetic",
                    help="where starts come from: a .npz (images, porosity, k11), 'synthetic' or 'prior'")
     p.add_argument("--profile", default=None, help="profile for --data synthetic (default $PVAE_PROFILE)")
-    p.add_argument("--iterations", type=int, default=2000, help="max direct steps (default 2000)")
-    p.add_argument("--loop-iterations", type=int, default=200, help="max loop steps (default 200)")
+    p.add_argument("--iterations", type=positive_int, default=2000, help="max direct steps (default 2000)")
+    p.add_argument("--loop-iterations", type=positive_int, default=200, help="max loop steps (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed for --data prior")
-    p.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the designs in --out (the old design_XX.* and designs.csv are removed)")
     p.set_defaults(func=_main)
     return p
 
 
 def load_pvae(path):
     """Load a saved pVAE ``.keras`` file (needs ``encoder``, ``decoder``, ``regressor``, ``property_scaler``)."""
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} not found")
+        raise FileNotFoundError(f"--model {path}: file not found")
     if path.suffix != ".keras":
         raise ValueError(f"--model must be a saved .keras pVAE, got {path.name}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--model {path}: not a saved Keras model (a .keras file is a zip archive; this one is "
+                         "damaged or cut off); save the model again with model.save(...)")
     import keras
 
     import pvae_lib.models.layers  # noqa: F401 - registers custom layers
     import pvae_lib.models.pvae  # noqa: F401 - registers PVAE
 
-    model = keras.saving.load_model(path, compile=False)
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any loader failure means an unusable file
+        raise ValueError(f"--model {path}: cannot be loaded as a Keras model ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); save the model again") from None
     for attr in ("encoder", "decoder", "regressor", "property_scaler"):
         if getattr(model, attr, None) is None:
             raise ValueError(f"{path.name} is not a pVAE mapped to properties: it has no {attr}")
@@ -76,15 +88,41 @@ def _starts(model, data, profile, k, seed):
         ds = load_synthetic_dataset(profile)
         images, props = ds.images, np.column_stack([ds.porosity, ds.k11])
     else:
-        path = Path(data)
-        if not path.is_file():
-            raise FileNotFoundError(f"--data file {path} not found")
-        with np.load(path) as f:
+        images, props = _read_data(Path(data))
+    return images, props, None
+
+
+def _read_data(path: Path):
+    """``images`` and ``(porosity, k11)`` columns of a ``--data`` ``.npz``, checked."""
+    import zipfile
+
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {path}: no such file (give a .npz with images, porosity, k11, "
+                                "or 'synthetic' or 'prior')")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--data {path}: not a .npz archive; save one with numpy.savez(path, images=..., "
+                         "porosity=..., k11=...)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
             missing = {"images", "porosity", "k11"} - set(f.files)
             if missing:
-                raise ValueError(f"{path.name} lacks arrays {sorted(missing)} (need images, porosity, k11)")
-            images, props = f["images"], np.column_stack([f["porosity"], f["k11"]])
-    return images, props, None
+                raise ValueError(f"--data {path.name} lacks arrays {sorted(missing)} (need images, porosity, k11)")
+            images, n, k = f["images"], np.asarray(f["porosity"]), np.asarray(f["k11"])
+    except ValueError as exc:
+        if str(exc).startswith("--data"):
+            raise
+        raise ValueError(f"--data {path}: cannot be read ({exc})") from None
+    if images.ndim != 3:
+        raise ValueError(f"--data {path.name}: images must be (N, H, W) cross-sections, got shape {images.shape}")
+    if n.ndim != 1 or k.ndim != 1 or not len(images) == len(n) == len(k):
+        raise ValueError(f"--data {path.name}: {len(images)} images but {n.size} porosity and {k.size} k11 values; "
+                         "give one porosity and one k11 per image")
+    if len(images) == 0:
+        raise ValueError(f"--data {path.name} holds no images")
+    props = np.column_stack([n, k]).astype(float)
+    if not np.all(np.isfinite(props)):
+        raise ValueError(f"--data {path.name}: porosity or k11 holds NaN or Inf")
+    return images, props
 
 
 def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", profile=None,
@@ -106,6 +144,10 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     if (out / "designs.csv").exists() and not overwrite:
         raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
     images, props, z0 = _starts(model, data, profile, starts, seed)
+    shape = getattr(getattr(model, "decoder", None), "output_shape", None)
+    if images is not None and shape is not None and tuple(images.shape[1:3]) != tuple(shape[1:3]):
+        raise ValueError(f"--data images are {images.shape[1]}x{images.shape[2]} but the model works on "
+                         f"{shape[1]}x{shape[2]} images")
     start_index = np.full(starts, -1)
     if z0 is None:
         k = min(starts, len(props))
@@ -120,6 +162,10 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     exact = exact_properties(designs[keep], progress=progress)
     reg = predict_properties(model, loop.z[keep], mode="loop_binary")
     out.mkdir(parents=True, exist_ok=True)
+    if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
+        for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
+            if old.is_file() and old.stem.startswith("design"):
+                old.unlink()
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -151,8 +197,14 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
 def _main(args) -> int:
     if not 0 < args.n < 1:
         raise ValueError(f"--n (porosity) must lie in (0, 1), got {args.n}")
-    if args.k11 < 0:
+    if not args.k11 >= 0 or args.k11 == float("inf"):
         raise ValueError(f"--k11 must be non-negative (lattice units), got {args.k11}")
+    out = check_output_folder(args.out, holds="designs.csv", overwrite=args.overwrite)
+    if args.data not in ("synthetic", "prior"):
+        _read_data(Path(args.data))  # checked before the model is loaded
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"--model {args.model}: file not found")
+    quiet_tensorflow(args)
     model = load_pvae(args.model)
     table = run_design(model, [args.n, args.k11], args.out, n_designs=args.n_designs, starts=args.starts,
                        data=args.data, profile=args.profile, iterations=args.iterations,
