@@ -86,7 +86,12 @@ def float_list(text: str) -> tuple[float, ...]:
 
 
 def _probe_writable(folder: Path, flag: str) -> None:
-    """Create ``folder`` if needed and check that a file can be written in it."""
+    """Check that a file can be written in ``folder``; folders created for the check are removed."""
+    created = []
+    path = folder.absolute()
+    while not path.exists():
+        created.append(path)
+        path = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".pvae-write-check.", dir=folder)
@@ -95,6 +100,12 @@ def _probe_writable(folder: Path, flag: str) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(f"{flag} {folder}: cannot write there ({reason}); choose a folder you can write to") from None
+    finally:
+        for path in created:  # deepest first; the command creates them again when it writes
+            try:
+                path.rmdir()
+            except OSError:
+                break
 
 
 def check_output_folder(folder, *, flag: str = "--out", holds: str | None = None, overwrite: bool = False) -> Path:
@@ -115,7 +126,7 @@ def check_output_folder(folder, *, flag: str = "--out", holds: str | None = None
     Returns
     -------
     pathlib.Path
-        The folder (created if missing; a folder created only for the check is removed again).
+        The folder (folders created only for the check are removed again).
 
     Raises
     ------
@@ -128,13 +139,7 @@ def check_output_folder(folder, *, flag: str = "--out", holds: str | None = None
     if holds and (folder / holds).exists() and not overwrite:
         raise UsageError(f"{flag} {folder} already holds {holds} ({folder / holds} exists); pass --overwrite "
                          f"to replace it or choose another {flag}")
-    existed = folder.exists()
     _probe_writable(folder, flag)
-    if not existed:
-        try:
-            folder.rmdir()  # created only to probe; the command creates it when it writes
-        except OSError:
-            pass
     return folder
 
 
@@ -143,14 +148,7 @@ def check_output_file(path, *, flag: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{flag} {path} is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    existed = parent.exists()
-    _probe_writable(parent, flag)
-    if not existed:
-        try:
-            parent.rmdir()
-        except OSError:
-            pass
+    _probe_writable(path.parent if str(path.parent) else Path("."), flag)
     return path
 
 

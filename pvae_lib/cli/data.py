@@ -153,8 +153,8 @@ def _label(args) -> int:
     data = open_dataset(folder, properties=False)
     config = None
     if args.solver == "lbm":
+        quiet_tensorflow(args)  # before anything imports pvae_lib.lbm (and TensorFlow)
         config = _lbm_config(args)
-        quiet_tensorflow(args)
         _check_label_memory(data, args, config)
     total = len(data) if args.limit is None else min(args.limit, len(data))
     args.on_interrupt = lambda: (

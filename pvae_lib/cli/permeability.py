@@ -135,6 +135,7 @@ def run_permeability(args: argparse.Namespace) -> int:
         K = stokes2d_permeability(image, axis=_AXES[args.axis], boundary=args.boundary)
         out.update(K=float(K), converged=True, steps=0, seconds=time.perf_counter() - t0)
     else:
+        quiet_tensorflow(args)  # before anything imports pvae_lib.lbm (and TensorFlow)
         config = _lbm_config(args)
         if two_d and args.axis == "x":  # duct flow along the extrusion: a short periodic stack
             from pvae_lib.data.synthetic import extrude
@@ -144,7 +145,6 @@ def run_permeability(args: argparse.Namespace) -> int:
             sample, axis = image, _AXES[args.axis] - 1
         else:
             sample, axis = image, (None if args.axis == "all" else _AXES[args.axis])
-        quiet_tensorflow(args)
         _check_memory(sample if sample.ndim == 3 else sample[None], runs=3 if args.axis == "all" else 1)
         from pvae_lib.lbm import permeability, permeability_tensor
         from pvae_lib.lbm.permeability import NotConvergedError
