@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -347,7 +348,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2, client=None):
         finally:
             own.close()
         return
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     try:
         with Client(cluster) as own:
@@ -382,7 +383,7 @@ def _dask_rows(client, images, todo, *, task_size, solver, axes, extruded_length
         return client.submit(_label_task, np.asarray(images[sub]), sub, solver, axes, extruded_length, lbm_config,
                              quiet_tf, pure=False)
 
-    inflight = {submit(sub) for sub, _ in zip(blocks, range(2 * threads + 1))}
+    inflight = {submit(sub) for sub in itertools.islice(blocks, 2 * threads + 1)}
     done = as_completed(list(inflight))
     try:
         for future in done:
