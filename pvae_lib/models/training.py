@@ -171,7 +171,7 @@ def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: P
     n_epochs = epochs or section.epochs_regressor
     try:
         with seeded(seed, deterministic):
-            reg = build_regressor(vae.latent_dim, y_scaled.shape[1])
+            reg = build_regressor(vae.latent_dim, y_scaled.shape[1], section.regressor_units)
             reg.compile(optimizer=make_optimizer(section.learning_rate_regressor, section.schedule, n_epochs,
                                                  _steps(len(i_tr), section.batch_size)), loss="mse")
             t0 = time.perf_counter()
@@ -282,7 +282,8 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     stages["regressor"] = train_regressor(vae, x, ys, split, profile, section, seed, out_dir, verbose,
                                           print_every * 2 if print_every else print_every, callbacks, deterministic)
     model = build_pvae(x.shape[1:], vae.latent_dim, section.base_filters, n_properties=y.shape[1],
-                       beta=section.beta, lam=section.lam, property_scaler=scaler, seed=seed, name="pvae")
+                       beta=section.beta, lam=section.lam, property_scaler=scaler, seed=seed, name="pvae",
+                       regressor_units=section.regressor_units)
     if len(model.encoder.weights) != len(vae.encoder.weights):
         raise ValueError("the VAE's architecture does not match section.base_filters / latent_dim")
     model.encoder.set_weights(vae.encoder.get_weights())
