@@ -14,6 +14,7 @@ from pvae_lib.convergence import (
     refine,
     richardson,
     sphere_array,
+    summarize,
     throat_width,
     to_coarse_units,
     zick_homsy_permeability,
@@ -186,3 +187,18 @@ def test_shipped_lbmpy_rows_agree_with_our_lbm(table):
     # measured: 1e-5 or better, except 1.3e-3 on the coarsest (20³) pack, shrinking with refinement
     np.testing.assert_allclose(peer.K_x, peer.K_y, rtol=2e-3)
     assert np.abs(peer.K_x / peer.K_y - 1)[peer.level >= 2].max() < 5e-4
+
+
+def test_grid_convergence_plots(table):
+    import matplotlib.pyplot as plt
+
+    from pvae_lib.lbm import plots as lbm_plots
+
+    ours = table[table.solver != "lbmpy"]
+    summary = summarize(ours, max_level=3)
+    fig = lbm_plots.plot_grid_convergence(ours, summary, reference={"sphere_array": (10.2, "exact")})
+    assert sum(ax.get_visible() for ax in fig.axes) == ours.structure.nunique()
+    assert fig.get_size_inches()[0] <= 8.0
+    fig2 = lbm_plots.plot_error_vs_throat(ours, summary)
+    assert fig2.axes[0].get_xscale() == "log"
+    plt.close("all")

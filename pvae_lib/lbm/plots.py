@@ -9,7 +9,14 @@ import numpy as np
 
 from ..plotting import BOOK_WIDTH, PORE_CMAP
 
-__all__ = ["plot_poiseuille_check", "plot_tau_sweep", "plot_convergence", "plot_flow_slice"]
+__all__ = [
+    "plot_poiseuille_check",
+    "plot_tau_sweep",
+    "plot_convergence",
+    "plot_flow_slice",
+    "plot_grid_convergence",
+    "plot_error_vs_throat",
+]
 
 
 def plot_poiseuille_check(y_nodes, u_lbm, u_exact_fn, h: float, scale: float = 1.0):
@@ -113,4 +120,76 @@ def plot_flow_slice(image, velocity, k: int | None = None, stride: int = 3):
     for ax in axes:
         ax.set_xlabel("x (flow)")
         ax.set_ylabel("y")
+    return fig
+
+
+def _series(table, structure, refinement, solver):
+    rows = table[(table.structure == structure) & (table.refinement == refinement) & (table.solver == solver)]
+    return rows.sort_values("level")
+
+
+def plot_grid_convergence(table, summary, reference: dict | None = None):
+    """Permeability against the grid spacing, one panel per structure (grid-convergence study).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows of ``data/grid_convergence.csv`` (``structure, refinement, solver, level, K``).
+    summary : DataFrame
+        :func:`pvae_lib.convergence.summarize` of ``table``; its ``K_extrapolated`` is drawn at
+        ``h = 0`` (open symbol).
+    reference : dict, optional
+        ``{structure: (value, label)}``: a dotted horizontal line (e.g. Zick & Homsy).
+    """
+    import matplotlib.pyplot as plt
+
+    structures = list(dict.fromkeys(table.structure))
+    ncols = 2
+    nrows = int(np.ceil(len(structures) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, 2.9 * nrows), constrained_layout=True)
+    for ax, structure in zip(np.ravel(axes), structures):
+        for fit in summary[summary.structure == structure].itertuples():
+            rows = _series(table, structure, fit.refinement, fit.solver)
+            style = "s--" if fit.refinement == "split" else "o-"
+            line = ax.plot(1.0 / rows.level, rows.K, style, label=f"{fit.refinement}, {fit.solver}")[0]
+            if np.isfinite(fit.K_extrapolated):
+                ax.plot(0.0, fit.K_extrapolated, style[0], mfc="none", color=line.get_color())
+        if reference and structure in reference:
+            value, label = reference[structure]
+            ax.axhline(value, color="k", ls=":", label=label)
+        ax.set(title=structure.replace("_", " "), xlim=(-0.05, 1.05))
+        ax.set_xlabel("grid spacing h [base voxels]")
+        ax.set_ylabel("K [base l.u.]")
+        ax.legend(fontsize=8)
+    for ax in np.ravel(axes)[len(structures):]:
+        ax.set_visible(False)
+    return fig
+
+
+def plot_error_vs_throat(table, summary, max_fit_level: float = 3, slopes=(1, 2)):
+    """Relative error ``|K / K_extrapolated - 1|`` against the voxels per throat (log-log).
+
+    The finest level used by the fit (``<= max_fit_level``) is left out (it is nearly the
+    reference itself); dotted lines show the slopes ``-p`` for ``p`` in ``slopes``; the grey
+    band marks errors below 2 %.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), constrained_layout=True)
+    for fit in summary.itertuples():
+        if not np.isfinite(fit.K_extrapolated):
+            continue
+        rows = _series(table, fit.structure, fit.refinement, fit.solver)
+        rows = rows[rows.level != rows[rows.level <= max_fit_level].level.max()]
+        err = np.abs(rows.K / fit.K_extrapolated - 1)
+        style = "s--" if fit.refinement == "split" else "o-"
+        ax.loglog(rows.throat_voxels, err, style, label=f"{fit.structure} {fit.refinement} {fit.solver}")
+    w = np.array([4.0, 40.0])
+    for p, y0 in zip(slopes, (0.6, 0.15)):
+        ax.loglog(w, y0 * (w / 4) ** -p, "k:", lw=1)
+        ax.annotate(f"slope -{p}", (w[-1], y0 * (w[-1] / 4) ** -p), fontsize=8)
+    ax.axhspan(1e-5, 0.02, color="0.9", zorder=0)
+    ax.set_xlabel("voxels per throat")
+    ax.set_ylabel("|K / K_extrapolated - 1|")
+    ax.legend(fontsize=7)
     return fig
