@@ -4,7 +4,7 @@ Modules (one job each): ``stencil`` (D3Q19 velocities/weights), ``config`` (``LB
 ``equilibrium`` (Eq. 17), ``collision`` (BGK/TRT), ``forcing`` (Guo), ``streaming`` (fluid-only
 pull streaming), ``boundaries`` (bounce-back, walls, Zou-He), ``observables`` (moments),
 ``solver`` (compiled time loop), ``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference``
-(plain NumPy cross-check) and ``benchmark`` (MLUPS).
+(plain NumPy cross-check), ``benchmark`` (MLUPS) and ``peer`` (the same run in lbmpy, optional).
 
 Note: ``pvae_lib.lbm.permeability`` is the *function* (re-exported here); the module of the
 same name is ``importlib.import_module('pvae_lib.lbm.permeability')``.
