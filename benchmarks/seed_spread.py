@@ -115,15 +115,35 @@ def main(argv=None) -> int:
         bounds = {(c, k): (op, b) for c, k, op, b in ACCEPTANCE}
     except ImportError:
         pass
-    print(f"\n{'figure':<22} {'mean':>9} {'std':>9} {'min':>9} {'max':>9} {'bound':>10} {'(mean-bound)/std':>17}")
+    print(f"\n{'figure':<22} {'mean':>9} {'std':>9} {'min':>9} {'max':>9} {'bound':>10} {'margin/std':>11}")
     for name, (chapter, key, _) in FIGURES.items():
         s = summary[name]
         op, bound = bounds.get((chapter, key), ("", float("nan")))
-        dist = abs(s["mean"] - bound) / s["std"] if s["std"] > 0 and op else float("nan")
+        dist = margin_in_std(name, s, bound)
         print(f"{name:<22} {s['mean']:9.5f} {s['std']:9.5f} {s['min']:9.5f} {s['max']:9.5f} "
-              f"{op:>2}{bound:8.4g} {dist:17.1f}")
-    print(f"\nwritten {out}")
+              f"{op:>2}{bound:8.4g} {dist:11.1f}")
+    print(f"\nwritten {out}\n")
+    print(markdown_table(summary, bounds))
     return 0
+
+
+def margin_in_std(name: str, s: dict, bound: float) -> float:
+    """Distance of the mean from ``bound`` in standard deviations, positive on the passing side."""
+    if not s["std"] > 0 or bound != bound:
+        return float("nan")
+    sign = 1.0 if FIGURES[name][2] == "max" else -1.0
+    return sign * (s["mean"] - bound) / s["std"]
+
+
+def markdown_table(summary: dict, bounds: dict) -> str:
+    """The spread table as Markdown (for the README): mean ± std, range, bound, margin in std."""
+    lines = ["| figure | mean ± std | min – max | bound | margin / std (want ≥ 5) |", "|---|---|---|---|---|"]
+    for name, (chapter, key, _) in FIGURES.items():
+        s = summary[name]
+        op, bound = bounds.get((chapter, key), ("", float("nan")))
+        lines.append(f"| {chapter}.{key} | {s['mean']:.5f} ± {s['std']:.5f} | {s['min']:.5f} – {s['max']:.5f} "
+                     f"| {op} {bound:g} | {margin_in_std(name, s, bound):.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""The acceptance bounds of the learned figures against their measured spread over seeds.
+
+The spread is measured by ``benchmarks/seed_spread.py`` (each seed runs the book's whole
+pipeline: data, split, CNN, pVAE) and shipped in ``data/seed_spread_quick.json``; the command
+is in ``data/README.md``. A bound that a figure misses by chance on another seed is no test:
+every bound of ``tests/test_book_results.py`` on a learned figure must sit at least five
+standard deviations inside the mean. The book build checks that its own figures are the
+table's row for the book's seed (``test_book_figures_are_the_tables_row``), so the table
+cannot drift from the code.
+"""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from seed_spread import FIGURES  # noqa: E402
+from test_book_results import ACCEPTANCE  # noqa: E402
+
+SPREAD = ROOT / "data" / "seed_spread_quick.json"
+#: the margin, in standard deviations over seeds, between a bound and the mean
+MARGIN_STD = 5.0
+
+
+@pytest.fixture(scope="module")
+def spread():
+    return json.loads(SPREAD.read_text(encoding="utf-8"))
+
+
+def test_spread_was_measured_over_at_least_three_seeds(spread):
+    assert spread["profile"] == "quick"
+    assert len(set(spread["seeds"])) >= 3 and len(spread["rows"]) == len(spread["seeds"])
+    for name in FIGURES:
+        assert spread["summary"][name]["n"] == len(spread["seeds"])
+
+
+def _bound(name):
+    chapter, key, direction = FIGURES[name]
+    bounds = [(op, b) for c, k, op, b in ACCEPTANCE if (c, k) == (chapter, key)]
+    assert len(bounds) == 1, f"want one acceptance bound for {chapter}.{key}, found {bounds}"
+    op, bound = bounds[0]
+    assert op == (">=" if direction == "max" else "<"), (name, op)
+    return bound
+
+
+#: figures whose bound is not yet five spreads inside the mean (measured; issue 9 is open for them).
+#: Strict: when the models improve and a figure passes, the entry must go.
+NOT_YET_CLEAR = {
+    "cnn_r2_k11": "0.99848 ± 0.00017 over seeds 2025-2027: 2.9 spreads above the bound 0.998",
+    "pvae_r2_n": "0.99679 ± 0.00074: 2.4 spreads above the bound 0.995",
+    "pvae_r2_k11": "0.98036 ± 0.00245: 4.2 spreads above the bound 0.97 (the issue's target is 0.995)",
+    "pvae_voxel_accuracy": "0.946 ± 0.016 (seed 2027: 0.928): the mean is below the bound 0.95",
+    "pvae_porosity_mae": "0.0111 ± 0.0031 (seed 2027: 0.0142): the mean is above the bound 0.01",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=f"measured: {NOT_YET_CLEAR[n]}"))
+    if n in NOT_YET_CLEAR else n for n in FIGURES])
+def test_bound_is_five_spreads_inside_the_mean(spread, name):
+    bound = _bound(name)
+    s = spread["summary"][name]
+    margin = MARGIN_STD * s["std"]
+    if FIGURES[name][2] == "max":
+        assert s["mean"] - margin >= bound, (
+            f"{name}: mean {s['mean']:.5f} - {MARGIN_STD:g} std ({s['std']:.5f}) = {s['mean'] - margin:.5f} "
+            f"is below the bound {bound}")
+    else:
+        assert s["mean"] + margin <= bound, (
+            f"{name}: mean {s['mean']:.5f} + {MARGIN_STD:g} std ({s['std']:.5f}) = {s['mean'] + margin:.5f} "
+            f"is above the bound {bound}")
+
+
+@pytest.mark.book
+def test_book_figures_are_the_tables_row(spread):
+    """The book's figures (its seed) are the shipped table's row for that seed: the table is current."""
+    from pvae_lib.profiles import get_profile
+    from pvae_lib.results import read_results, results_path
+
+    if get_profile().name != spread["profile"]:
+        pytest.skip("the table is for another profile")
+    results = read_results(results_path())
+    row = {r["seed"]: r for r in spread["rows"]}.get(get_profile().seed)
+    assert row is not None, f"no row for the book's seed {get_profile().seed} in {SPREAD.name}"
+    for name, (chapter, key, _) in FIGURES.items():
+        if chapter in results:
+            assert results[chapter][key] == pytest.approx(row[name], rel=1e-12, abs=1e-12), (
+                f"{chapter}.{key} = {results[chapter][key]} but {SPREAD.name} has {row[name]}: "
+                "rerun benchmarks/seed_spread.py (command in data/README.md)")
