@@ -319,9 +319,15 @@ def test_design_overwrite_removes_stale_designs(tmp_path):
 
 # ---- Ctrl-C and TensorFlow's start-up lines (real processes) ----------------------------------
 
+def _default_sigint():
+    # as in a terminal: a parent that ignores SIGINT (a background job, some test runners) would
+    # pass that on, and Python would then never raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _pvae(*argv, **kw):
     return subprocess.Popen([sys.executable, "-m", "pvae_lib", *map(str, argv)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, **kw)
 
 
 def test_ctrl_c_in_label_ends_with_one_line_and_resume_hint(tmp_path):

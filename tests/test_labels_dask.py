@@ -64,17 +64,22 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path, cluster):
     cl, client = cluster
     folder = _dataset(tmp_path / "ds", 600, 64, 9)
     csv = folder / "properties.csv"
-    pids = list(client.run(os.getpid).values())
+    pids = client.run(os.getpid)  # worker address -> pid
     killed = {}
 
     def kill_when_running():
         deadline = time.time() + 120
         while not csv.exists() and time.time() < deadline:  # first checkpoint written: work is under way
             time.sleep(0.02)
+        # then wait for a worker that is running tasks (between two submission windows none may be)
+        busy = {}
+        while not busy and time.time() < deadline:
+            busy = {w: len(t) for w, t in client.processing().items() if t and w in pids}
+            if not busy:
+                time.sleep(0.005)
         killed["rows_before"] = len(pd.read_csv(csv)) if csv.exists() else -1
-        processing = client.processing()
-        killed["busy"] = sum(len(v) for v in processing.values())
-        os.kill(pids[0], signal.SIGKILL)
+        killed["busy"] = sum(busy.values())
+        os.kill(pids[next(iter(busy))] if busy else next(iter(pids.values())), signal.SIGKILL)
         killed["at"] = time.time()
 
     thread = threading.Thread(target=kill_when_running)
