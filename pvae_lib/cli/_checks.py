@@ -22,6 +22,8 @@ __all__ = [
     "check_output_folder",
     "check_output_file",
     "quiet_tensorflow",
+    "add_lbm_arguments",
+    "lbm_config",
 ]
 
 
@@ -160,3 +162,31 @@ def quiet_tensorflow(args) -> None:
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"  # read when TensorFlow starts
     import_tensorflow(quiet=not verbose)
+
+
+def _tau(text: str) -> float:
+    value = _number(text, float, "a number in (0.5, 20]")
+    if not 0.5 < value <= 20:
+        raise argparse.ArgumentTypeError(
+            f"must lie in (0.5, 20] (the viscosity c_s^2 (tau - 1/2) must be positive; e.g. 0.8 to 1.5), got {text}")
+    return value
+
+
+def add_lbm_arguments(parser) -> None:
+    """The LBM flags shared by ``pvae permeability`` and ``pvae label`` (a parser or an argument group)."""
+    parser.add_argument("--collision", choices=["bgk", "trt"], default="trt")
+    parser.add_argument("--tau", type=_tau, default=1.0, help="relaxation time, in (0.5, 20]")
+    parser.add_argument("--drive", choices=["force", "pressure"], default="force")
+    parser.add_argument("--boundary", choices=["periodic", "noslip", "freeslip"], default="periodic",
+                        help="faces parallel to the flow")
+    parser.add_argument("--max-steps", type=positive_int, default=20_000)
+    parser.add_argument("--tolerance", type=positive_float, default=1e-6)
+
+
+def lbm_config(args):
+    """:class:`~pvae_lib.lbm.config.LBMConfig` from the flags of :func:`add_lbm_arguments`."""
+    from pvae_lib.lbm.config import LBMConfig
+
+    return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
+                     max_steps=args.max_steps, check_interval=min(100, args.max_steps),
+                     min_steps=min(200, args.max_steps), tolerance=args.tolerance)

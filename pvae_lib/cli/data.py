@@ -13,17 +13,18 @@ import argparse
 import time
 from pathlib import Path
 
-from .permeability import _tau
 
 
 from ._checks import (
     UsageError,
+    add_lbm_arguments,
     check_output_folder,
     float_list,
     non_negative_int,
     open_fraction,
     positive_float,
     positive_int,
+    lbm_config,
     quiet_tensorflow,
 )
 
@@ -107,14 +108,6 @@ def _saved_rows(path) -> int:
         return 0
 
 
-def _lbm_config(args):
-    from pvae_lib.lbm.config import LBMConfig
-
-    return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
-                     max_steps=args.max_steps, check_interval=min(100, args.max_steps),
-                     min_steps=min(200, args.max_steps), tolerance=args.tolerance)
-
-
 def _check_label_memory(data, args, config) -> None:
     """Refuse an LBM labelling whose simultaneous runs cannot fit in this machine's memory."""
     import sys
@@ -154,7 +147,7 @@ def _label(args) -> int:
     config = None
     if args.solver == "lbm":
         quiet_tensorflow(args)  # before anything imports pvae_lib.lbm (and TensorFlow)
-        config = _lbm_config(args)
+        config = lbm_config(args)
         _check_label_memory(data, args, config)
     total = len(data) if args.limit is None else min(args.limit, len(data))
     args.on_interrupt = lambda: (
@@ -227,11 +220,5 @@ def register(subparsers) -> None:
     lab.add_argument("--overwrite", action="store_true", help="delete the table and its settings; relabel")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
     lbm = lab.add_argument_group("LBM settings (--solver lbm; stored with the labels)")
-    lbm.add_argument("--collision", choices=["bgk", "trt"], default="trt")
-    lbm.add_argument("--tau", type=_tau, default=1.0, help="relaxation time, in (0.5, 20]")
-    lbm.add_argument("--drive", choices=["force", "pressure"], default="force")
-    lbm.add_argument("--boundary", choices=["periodic", "noslip", "freeslip"], default="periodic",
-                     help="faces parallel to the flow")
-    lbm.add_argument("--max-steps", type=positive_int, default=20_000)
-    lbm.add_argument("--tolerance", type=positive_float, default=1e-6)
+    add_lbm_arguments(lbm)
     lab.set_defaults(func=_label)

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from ._checks import quiet_tensorflow
+from ._checks import add_lbm_arguments, lbm_config, quiet_tensorflow
 
 __all__ = ["register", "run_permeability", "run_bench"]
 
@@ -38,13 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=None,
                    help="gray level separating the phases (pore = above it with --pore bright, the "
                         "default, or at/below it with --pore dark)")
-    p.add_argument("--collision", choices=["bgk", "trt"], default="trt")
-    p.add_argument("--tau", type=_tau, default=1.0, help="relaxation time, in (0.5, 20]")
-    p.add_argument("--drive", choices=["force", "pressure"], default="force")
-    p.add_argument("--boundary", choices=["periodic", "noslip", "freeslip"], default="periodic",
-                   help="faces parallel to the flow")
-    p.add_argument("--max-steps", type=positive_int, default=20_000)
-    p.add_argument("--tolerance", type=positive_float, default=1e-6)
+    add_lbm_arguments(p)
     p.add_argument("--voxel-size", type=positive_float, default=None, metavar="METRES",
                    help="voxel edge in metres; adds K in m^2 (paper Eq. 25)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -59,16 +53,6 @@ def register(subparsers) -> None:
     b.set_defaults(func=run_bench)
 
 
-def _tau(text: str) -> float:
-    from ._checks import _number
-
-    value = _number(text, float, "a number in (0.5, 20]")
-    if not 0.5 < value <= 20:
-        raise argparse.ArgumentTypeError(
-            f"must lie in (0.5, 20] (the viscosity c_s^2 (tau - 1/2) must be positive; e.g. 0.8 to 1.5), got {text}")
-    return value
-
-
 #: Layers of the extrusion the LBM runs for flow along x through a 2-D cross-section (the
 #: flow does not change along x, so the result does not depend on this length).
 EXTRUSION_LAYERS = 4
@@ -81,14 +65,6 @@ def _read(args) -> np.ndarray:
         raise ValueError(f"--threshold needs --pore bright or --pore dark (pore above or below it), not --pore {args.pore}")
     pore = args.pore or ("bright" if args.threshold is not None else "nonzero")
     return read_image(args.path, pore=pore, threshold=args.threshold)
-
-
-def _lbm_config(args):
-    from pvae_lib.lbm.config import LBMConfig
-
-    return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
-                     max_steps=args.max_steps, check_interval=min(100, args.max_steps),
-                     min_steps=min(200, args.max_steps), tolerance=args.tolerance)
 
 
 def _check_memory(image: np.ndarray, runs: int) -> None:
@@ -136,7 +112,7 @@ def run_permeability(args: argparse.Namespace) -> int:
         out.update(K=float(K), converged=True, steps=0, seconds=time.perf_counter() - t0)
     else:
         quiet_tensorflow(args)  # before anything imports pvae_lib.lbm (and TensorFlow)
-        config = _lbm_config(args)
+        config = lbm_config(args)
         if two_d and args.axis == "x":  # duct flow along the extrusion: a short periodic stack
             from pvae_lib.data.synthetic import extrude
 
