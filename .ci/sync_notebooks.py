@@ -4,18 +4,61 @@ The MyST markdown file is the source of truth; run this after editing a chapter:
 
     python .ci/sync_notebooks.py          # rewrite every book/*.ipynb
     python .ci/sync_notebooks.py --check  # exit 1 if any pair is out of sync
+
+The book's repository is written in one place, ``repository`` (``url``, ``branch``) in
+``_config.yml``. This script also writes it into its copies: the Colab install line of every
+chapter (``repo = "pvae-lib @ git+<url>@<branch>"``), the chapter template in CONTRIBUTING.md
+and ``pvae_lib.REPOSITORY_URL`` (the installed package cannot read ``_config.yml``);
+``--check`` fails when one of them differs.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import sys
 from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: ``https://github.com/OWNER/REPO``: the only form ``repository.url`` may take.
+GITHUB_URL = re.compile(r"https://github\.com/(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9_.-]+)")
+#: The Colab install line of a chapter (and of the template in CONTRIBUTING.md).
+INSTALL_LINE = re.compile(r'^(?P<indent>[ \t]*)repo = "pvae-lib @ git\+[^"\n]*"[ \t]*$', re.MULTILINE)
+#: The package's copy of the URL in pvae_lib/__init__.py.
+PACKAGE_LINE = re.compile(r'^REPOSITORY_URL = "[^"\n]*"[ \t]*$', re.MULTILINE)
+
+
+def repository(root: Path = ROOT) -> tuple[str, str]:
+    """``(url, branch)`` of the book's repository, from ``repository`` in ``_config.yml``."""
+    section = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    url, branch = str(section["url"]).rstrip("/"), str(section.get("branch", "main"))
+    if not GITHUB_URL.fullmatch(url):
+        raise ValueError(f"_config.yml repository.url must be https://github.com/OWNER/REPO, got {url!r}")
+    return url, branch
+
+
+def pages_url(url: str) -> str:
+    """GitHub Pages address of the repository ``https://github.com/OWNER/REPO``.
+
+    ``https://OWNER.github.io/REPO/``; a repository named ``OWNER.github.io`` is served at the
+    root, ``https://OWNER.github.io/``.
+    """
+    match = GITHUB_URL.fullmatch(url.rstrip("/"))
+    if not match:
+        raise ValueError(f"not a GitHub repository URL: {url!r}")
+    host = f"{match['owner'].lower()}.github.io"
+    repo = match["repo"]
+    return f"https://{host}/" if repo.lower() == host else f"https://{host}/{repo}/"
+
+
+def install_requirement(url: str, branch: str) -> str:
+    """The pip requirement of the Colab install cell: this repository's branch."""
+    return f"pvae-lib @ git+{url}@{branch}"
 
 
 def chapter_sources(root: Path = ROOT) -> list[Path]:
@@ -28,8 +71,41 @@ def chapter_sources(root: Path = ROOT) -> list[Path]:
     return out
 
 
-def expected_notebook(md: Path) -> nbformat.NotebookNode:
-    nb = jupytext.read(md)
+def _with_install_line(text: str, url: str, branch: str, name: str) -> str:
+    line = f'repo = "{install_requirement(url, branch)}"'
+    new, count = INSTALL_LINE.subn(lambda m: m["indent"] + line, text)
+    if count == 0:
+        raise ValueError(f"{name}: no Colab install line `repo = \"pvae-lib @ git+...\"` found")
+    return new
+
+
+def repository_copies(root: Path = ROOT, url: str | None = None, branch: str | None = None) -> dict[Path, str]:
+    """Every file that holds a copy of the repository URL, with the text it should have.
+
+    ``url``/``branch`` default to ``_config.yml``'s (the tests pass others to check the
+    rewrite).
+    """
+    if url is None or branch is None:
+        config_url, config_branch = repository(root)
+        url, branch = url or config_url, branch or config_branch
+    out = {}
+    for md in [*chapter_sources(root), root / "CONTRIBUTING.md"]:
+        out[md] = _with_install_line(md.read_text(encoding="utf-8"), url, branch, md.name)
+    package = root / "pvae_lib" / "__init__.py"
+    text = package.read_text(encoding="utf-8")
+    new, count = PACKAGE_LINE.subn(f'REPOSITORY_URL = "{url}"', text)
+    if count != 1:
+        raise ValueError(f"{package}: expected one `REPOSITORY_URL = \"...\"` line, found {count}")
+    out[package] = new
+    return out
+
+
+def expected_notebook(md: Path, text: str | None = None) -> nbformat.NotebookNode:
+    """The paired notebook of chapter ``md`` (of ``text``, its expected content, when given;
+    by default the chapter with the install line of ``_config.yml``'s repository)."""
+    if text is None:
+        text = _with_install_line(md.read_text(encoding="utf-8"), *repository(md.parents[1]), md.name)
+    nb = jupytext.reads(text, fmt="md:myst")
     for position, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             cell.outputs = []
@@ -49,16 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check, do not write")
     args = parser.parse_args(argv)
     stale = []
+    copies = repository_copies()
+    for path, text in copies.items():
+        if path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
     for md in chapter_sources():
         ipynb = md.with_suffix(".ipynb")
-        text = render(expected_notebook(md))
+        text = render(expected_notebook(md, copies[md]))
         current = ipynb.read_text(encoding="utf-8") if ipynb.exists() else None
         if current != text:
             stale.append(ipynb)
             if not args.check:
                 ipynb.write_text(text, encoding="utf-8")
     if args.check and stale:
-        print("out of sync (run python .ci/sync_notebooks.py):", *map(str, stale), sep="\n  ")
+        print("out of sync with the chapters or with _config.yml's repository"
+              " (run python .ci/sync_notebooks.py):", *(str(p.relative_to(ROOT)) for p in stale), sep="\n  ")
         return 1
     for path in stale:
         print("wrote", path.relative_to(ROOT))

@@ -17,7 +17,8 @@ configure_runtime()
 
 __version__ = "0.1.0"
 
-#: Public repository of the book (used by the Colab install cell and the docs).
+#: Public repository of the book: a copy of ``repository.url`` in _config.yml, written by
+#: ``python .ci/sync_notebooks.py`` (the installed package cannot read _config.yml).
 REPOSITORY_URL = "https://github.com/pvae-book/pvae-book"
 
 from .images import as_pore_array, porosity, percolates  # noqa: E402

@@ -301,7 +301,7 @@ def test_second_label_run_refuses_while_the_first_holds_the_lock(capsys, squares
 def test_design_overwrite_removes_stale_designs(tmp_path):
     pytest.importorskip("tensorflow")
     from pvae_lib.cli.design import run_design
-    from pvae_lib.design.testing import tiny_dataset, tiny_pvae
+    from _design_fixtures import tiny_dataset, tiny_pvae
 
     model = tiny_pvae()
     images, n, k = tiny_dataset(12, image_size=28)

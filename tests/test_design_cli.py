@@ -7,7 +7,7 @@ pytest.importorskip("tensorflow")
 
 from pvae_lib.cli import main  # noqa: E402
 from pvae_lib.design.inverse import predict_properties  # noqa: E402
-from pvae_lib.design.testing import tiny_dataset, tiny_pvae  # noqa: E402
+from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ pytest.importorskip("tensorflow")
 
 from pvae_lib.design.evaluate import evaluate_designs, exact_properties, r2_scores, surrogate_properties  # noqa: E402
 from pvae_lib.design.interpolation import interpolation_path, path_properties  # noqa: E402
-from pvae_lib.design.testing import tiny_dataset, tiny_pvae  # noqa: E402
+from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
 def _fake_cnn(images):

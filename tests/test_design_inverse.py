@@ -9,7 +9,7 @@ from pvae_lib.design.inverse import (  # noqa: E402
     random_targets, target_box, validate_targets,
 )
 from pvae_lib.design.latent import encode_dataset  # noqa: E402
-from pvae_lib.design.testing import tiny_dataset, tiny_pvae  # noqa: E402
+from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
 @pytest.fixture(scope="module")

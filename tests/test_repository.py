@@ -1,5 +1,8 @@
-"""Repository hygiene: notebook pairs in sync, dependency lists agree, book configuration."""
+"""Repository hygiene: notebook pairs in sync, dependency lists agree, book configuration, the
+repository's address written once."""
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -38,6 +41,97 @@ def test_paired_notebooks_are_output_stripped_and_start_with_colab_cell():
         assert "--no-deps" in first, f"{md.name}: Colab install must not pull dependencies (TensorFlow)"
         assert "jupytext" in md.read_text(encoding="utf-8")[:200]
         assert "ipynb,md:myst" in md.read_text(encoding="utf-8")[:400]
+
+
+# github.com/OWNER/REPO, git@github.com:OWNER/REPO, raw.githubusercontent.com/OWNER/REPO
+_GITHUB_REPO = re.compile(r"(?:github\.com[/:]|raw\.githubusercontent\.com/)([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+)")
+_GITHUB_PAGES = re.compile(r"([A-Za-z0-9-]+)\.github\.io/([A-Za-z0-9_.-]*)")
+#: Other repositories that may be named: (file, owner/repo). A citation is not our address.
+_THIRD_PARTY = {("book/references.bib", "fchollet/keras")}
+#: Owners of placeholder and example addresses (OWNER/REPO in the docs, the tests' examples).
+_EXAMPLE_OWNERS = {"owner", "example", "example-org"}
+_SKIP_DIRS = {".git", ".venv", "venv", "_build", "__pycache__", ".pytest_cache", ".jupyter_cache"}
+
+
+def _repository_files() -> list[str]:
+    """Files of the checkout: what git tracks or would track (git-ignored files such as the
+    vendored web assets are not ours), else every file outside the build and environments."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, check=True).stdout.decode()
+        return sorted({f for f in out.split("\0") if f and (ROOT / f).is_file()})
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+        for folder, dirs, names in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
+            files += [str((Path(folder) / n).relative_to(ROOT)) for n in names]
+        return sorted(f for f in files if not f.startswith("book/_static/vendor/"))
+
+
+def _repo_id(owner: str, repo: str) -> str:
+    repo = repo.rstrip(".")
+    return f"{owner}/{repo.removesuffix('.git')}".lower()
+
+
+def test_repository_address_is_written_once():
+    """_config.yml's repository.url is the only address of this repository: every GitHub
+    repository (or Pages site) named anywhere in the tree is that one, or a listed third party."""
+    url, _ = sync_notebooks.repository()
+    owner, repo = sync_notebooks.GITHUB_URL.fullmatch(url).group("owner", "repo")
+    ours = _repo_id(owner, repo)
+    pages = sync_notebooks.pages_url(url).removeprefix("https://").rstrip("/").lower()
+    foreign = []
+    for name in _repository_files():
+        text = (ROOT / name).read_bytes().decode("utf-8", errors="ignore")
+        for match in _GITHUB_REPO.finditer(text):
+            found = _repo_id(*match.groups())
+            if found != ours and match[1].lower() not in _EXAMPLE_OWNERS and (name, found) not in _THIRD_PARTY:
+                foreign.append(f"{name}: {match[0]}")
+        for match in _GITHUB_PAGES.finditer(text):
+            site = match[0].rstrip("/.").lower()
+            if site != pages and match[1].lower() not in _EXAMPLE_OWNERS:
+                foreign.append(f"{name}: {match[0]}")
+    assert not foreign, f"GitHub addresses other than _config.yml's {url}: {foreign}"
+
+
+def test_copies_of_the_repository_address_follow_the_config():
+    url, branch = sync_notebooks.repository()
+    import pvae_lib
+
+    assert pvae_lib.REPOSITORY_URL == url
+    stale = [str(p.relative_to(ROOT)) for p, text in sync_notebooks.repository_copies().items()
+             if p.read_text(encoding="utf-8") != text]
+    assert not stale, f"run `python .ci/sync_notebooks.py`; not _config.yml's repository: {stale}"
+    requirement = f"pvae-lib @ git+{url}@{branch}"
+    for md in sync_notebooks.chapter_sources():
+        first = next(c for c in sync_notebooks.expected_notebook(md).cells if c.cell_type == "code")
+        assert f'repo = "{requirement}"' in first.source, md.name
+
+
+def test_sync_writes_the_configs_repository_into_every_copy(tmp_path):
+    chapter = sync_notebooks.chapter_sources()[0]
+    (tmp_path / "book").mkdir()
+    (tmp_path / "pvae_lib").mkdir()
+    for name in ("_config.yml", "CONTRIBUTING.md", "pvae_lib/__init__.py", f"book/{chapter.name}"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    config = tmp_path / "_config.yml"
+    old_url, old_branch = sync_notebooks.repository()
+    config.write_text(config.read_text().replace(f"url: {old_url}", "url: https://github.com/example/forked-book")
+                      .replace(f"branch: {old_branch}", "branch: trunk"))
+    assert sync_notebooks.repository(tmp_path) == ("https://github.com/example/forked-book", "trunk")
+    copies = sync_notebooks.repository_copies(tmp_path)
+    assert set(copies) == {tmp_path / "CONTRIBUTING.md", tmp_path / "pvae_lib/__init__.py",
+                           tmp_path / "book" / chapter.name}
+    for path, text in copies.items():
+        assert old_url not in text, path
+    assert 'REPOSITORY_URL = "https://github.com/example/forked-book"' in copies[tmp_path / "pvae_lib/__init__.py"]
+    for path in (tmp_path / "CONTRIBUTING.md", tmp_path / "book" / chapter.name):
+        assert 'repo = "pvae-lib @ git+https://github.com/example/forked-book@trunk"' in copies[path]
+        # only the install line changes
+        assert len(copies[path].splitlines()) == len(path.read_text().splitlines())
+    nb = sync_notebooks.expected_notebook(tmp_path / "book" / chapter.name)  # the paired .ipynb
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "git+https://github.com/example/forked-book@trunk" in first.source
 
 
 def test_pyproject_and_environment_agree():

@@ -11,7 +11,6 @@ Modules (TensorFlow is imported only where a model is run):
 - :mod:`~pvae_lib.design.study` - the whole experiment of Section 4.5 in one call.
 - :mod:`~pvae_lib.design.plots` - the figures.
 - :mod:`~pvae_lib.design.widgets` - live (ipywidgets) and kernel-free (jshtml) explorers.
-- :mod:`~pvae_lib.design.testing` - tiny pVAE-protocol models for tests and examples.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Macroscopic moments of the populations (paper Eq. 14) and Darcy averages.
+"""Macroscopic moments of the populations (paper Eq. 14).
 
 With a body force ``F`` (Guo forcing) the physical velocity is ``u = (sum_i f_i e_i + F/2) / rho``;
 forgetting the ``F/2`` shifts the mean velocity, and hence the permeability, by ``F/2`` per
@@ -6,12 +6,11 @@ node -- an error that does not vanish with resolution.
 """
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from .stencil import E
 
-__all__ = ["moments", "superficial_velocity"]
+__all__ = ["moments"]
 
 
 def moments(f, force=None):
@@ -37,11 +36,3 @@ def moments(f, force=None):
         j = j + 0.5 * tf.reshape(tf.cast(tf.convert_to_tensor(force), f.dtype), [3, 1])
     u = j / (1.0 + drho)[None, :]
     return drho, j, u
-
-
-def superficial_velocity(velocity_sum, n_voxels: int):
-    """Superficial (Darcy) velocity: velocity summed over the fluid nodes divided by ALL voxels.
-
-    Solid voxels count with zero velocity, so this equals porosity x the mean pore velocity.
-    """
-    return np.asarray(velocity_sum, dtype=np.float64) / float(n_voxels)

@@ -9,7 +9,7 @@ TensorFlow sees one (no device is pinned).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -69,7 +69,6 @@ class LBMResult:
     axis: int
     config: LBMConfig
     n_fluid: int
-    extra: dict = field(default_factory=dict)
 
     @property
     def mlups(self) -> float:

@@ -36,11 +36,3 @@ Q = len(E)
 
 # lower-case aliases (paper notation)
 e, w, opposite, cs2 = E, W, OPPOSITE, CS2
-
-
-def direction_index(vector) -> int:
-    """Index of the lattice direction equal to ``vector`` (3 integers)."""
-    hits = np.flatnonzero((E == np.asarray(vector)).all(axis=1))
-    if hits.size == 0:
-        raise ValueError(f"{tuple(vector)} is not a D3Q19 direction")
-    return int(hits[0])

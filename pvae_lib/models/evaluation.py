@@ -9,7 +9,7 @@ import numpy as np
 from ..plotting import BOOK_WIDTH, show_structure
 from .metrics import r2_score, voxel_accuracy
 
-__all__ = ["reconstruction_metrics", "regressor_r2", "plot_pred_vs_true", "plot_loss_curves",
+__all__ = ["reconstruction_metrics", "plot_pred_vs_true", "plot_loss_curves",
            "plot_reconstructions", "plot_prior_samples", "architecture_table"]
 
 _CURVES = {"loss": "training", "val_loss": "validation", "recon": "reconstruction (training)",
@@ -32,12 +32,6 @@ def reconstruction_metrics(model, images, threshold: float = 0.5) -> dict:
     return {"voxel_accuracy": voxel_accuracy(x, x_hat, threshold),
             "porosity_mae": float(np.mean(np.abs(n_rec - n_true))),
             "porosity_r2": float(r2_score(n_true, n_rec)[0])}
-
-
-def regressor_r2(model, images, properties) -> dict:
-    """Test-set R² per property (physical units) of ``model.predict_properties(images)``."""
-    pred = model.predict_properties(images)
-    return dict(zip(model.property_names, (float(v) for v in r2_score(properties, pred))))
 
 
 def _axes(n, ncols=None, panel=(3.6, 3.3), max_width: float = BOOK_WIDTH):

@@ -35,8 +35,8 @@ from ._utils import as_image_batch
 from .layers import Sampling, SteepSigmoid
 from .scaling import MinMaxScaler
 
-__all__ = ["PVAE", "build_encoder", "build_decoder", "build_regressor", "build_pvae", "encoder_shapes",
-           "encoder_plan", "ENCODER_SPEC", "DECODER_FILTERS", "MIN_INPUT_SIZE", "REGRESSOR_UNITS"]
+__all__ = ["PVAE", "build_encoder", "build_decoder", "build_regressor", "build_pvae", "encoder_plan",
+           "ENCODER_SPEC", "DECODER_FILTERS", "MIN_INPUT_SIZE", "REGRESSOR_UNITS"]
 
 #: (filter multiplier of base_filters, kernel, stride, padding) of the four encoder convolutions.
 ENCODER_SPEC = ((1.5, 3, 2, "same"), (1.5, 3, 2, "same"), (6.0, 4, 1, "valid"), (4.0, 4, 2, "valid"))
@@ -72,11 +72,6 @@ def encoder_plan(spatial_shape) -> list[tuple[tuple[int, ...], tuple[int, ...]]]
         cur = tuple(_conv_out(n, kk, s, p) for n, kk in zip(cur, kern))
         plan.append((kern, cur))
     return plan
-
-
-def encoder_shapes(spatial_shape) -> list[tuple[int, ...]]:
-    """Spatial shapes after each encoder convolution for an input of ``spatial_shape``."""
-    return [shape for _, shape in encoder_plan(spatial_shape)]
 
 
 def _filters(mult: float, base: int) -> int:

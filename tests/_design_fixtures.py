@@ -1,4 +1,7 @@
-"""Tiny untrained models that follow the pVAE protocol, for tests and quick examples.
+"""Test fixtures: tiny untrained models that follow the pVAE protocol.
+
+Imported by the design and CLI tests (``from _design_fixtures import tiny_dataset, tiny_pvae``);
+they are not part of the installed ``pvae_lib`` package.
 
 They are real :class:`pvae_lib.models.pvae.PVAE` objects (so they save to ``.keras`` and load
 like the trained ones) with the paper's encoder; the decoder is a single dense layer with large
