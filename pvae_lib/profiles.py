@@ -9,6 +9,7 @@ Each section is a frozen dataclass owned by one part of the library.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 __all__ = ["Profile", "get_profile", "PROFILE_NAMES"]
@@ -185,3 +186,221 @@ def get_profile(name: str | None = None) -> Profile:
 def with_overrides(profile: Profile, **sections) -> Profile:
     """Copy of ``profile`` with whole sections replaced (e.g. ``lbm=LBMSection(...)``)."""
     return replace(profile, **sections)
+
+
+# ------------------------------------------------------------------------------------ deviations
+__all__ += ["Deviation", "DEVIATIONS", "CHAPTER_CONSTANTS", "deviations_table", "deviations_markdown",
+            "foam_subvolume_count", "format_setting"]
+
+#: Settings written into a chapter instead of a profile: name -> (chapter, code line, value).
+#: ``tests/test_profiles_deviations.py`` checks that each line is still in its chapter.
+CHAPTER_CONSTANTS = {
+    "lbm_check_cap": ("book/microstructures.md", "n_check = min(d.synthetic_lbm_check, 4)", 4),
+    "foam_slerp_steps": ("book/foam_study.md", "steps = 11", 11),
+}
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One setting where a profile differs from what the paper states.
+
+    Attributes
+    ----------
+    setting : str
+        What is set, with its unit.
+    paper : str
+        The paper's value, with the section it comes from.
+    read : str
+        How to read the value from a :class:`Profile`: dotted attribute paths (``"pvae.beta"``;
+        several separated by ``", "`` are shown joined by `` x ``), or ``"name()"`` of a function of
+        this module that takes the profile.
+    reason : str
+        Why the profile differs.
+    """
+
+    setting: str
+    paper: str
+    read: str
+    reason: str
+
+    def value(self, profile: Profile):
+        """The setting's value in ``profile`` (read from it, never stored here)."""
+        if self.read.endswith("()"):
+            return globals()[self.read[:-2]](profile)
+        values = [_attr(profile, path) for path in self.read.split(", ")]
+        return values[0] if len(values) == 1 else " / ".join(map(format_setting, values))
+
+
+def _attr(obj, path: str):
+    for name in path.split("."):
+        obj = getattr(obj, name)
+    return obj
+
+
+def foam_subvolume_count(profile: Profile) -> int:
+    """Foam sub-volumes of the profile: windows per volume (size, stride) x number of strains."""
+    from .data.subvolumes import count_subvolumes
+
+    d = profile.data
+    return count_subvolumes((d.foam_volume_size,) * 3, d.foam_subvolume_size, d.foam_stride) * len(d.foam_strains)
+
+
+def foam_latent_dim(profile: Profile) -> int:
+    """Latent size of the foam pVAE (:func:`pvae_lib.models.foam.foam_pvae_section`)."""
+    from .models.foam import foam_pvae_section
+
+    return foam_pvae_section(profile).latent_dim
+
+
+def foam_volumes(profile: Profile) -> str:
+    """Number and edge (voxels) of the generated foam volumes."""
+    return f"{len(profile.data.foam_strains)} Voronoi foams of {profile.data.foam_volume_size}³"
+
+
+def lbm_checks_run(profile: Profile) -> int:
+    """Synthetic samples the microstructures chapter actually checks with the LBM."""
+    return min(profile.data.synthetic_lbm_check, CHAPTER_CONSTANTS["lbm_check_cap"][2])
+
+
+def foam_slerp_steps(profile: Profile) -> int:  # noqa: ARG001 - the same in every profile
+    """Points of the foam chapter's slerp walk (written in the chapter, every profile)."""
+    return CHAPTER_CONSTANTS["foam_slerp_steps"][2]
+
+
+def kde_sample_cap(profile: Profile) -> int | None:  # noqa: ARG001 - the same in every profile
+    """Latent means per KDE in the latent-space chapter (default of ``latent_kde_curves``)."""
+    import inspect
+
+    from .design.latent import latent_kde_curves
+
+    return inspect.signature(latent_kde_curves).parameters["max_samples"].default
+
+
+def loop_refined_starts(profile: Profile) -> str:
+    """Starts per target that the loop stage refines (:class:`DesignSection`: the best one)."""
+    return f"best 1 of {profile.design.n_starts}"
+
+
+#: Every setting where the ``paper`` or ``quick`` profile differs from the paper (or the paper is silent).
+DEVIATIONS = (
+    Deviation("synthetic image edge (pixels)", "100 (Sec. 4.1)", "data.synthetic_image_size",
+              "quick: 40 px (pores 4 px, same pore-to-image ratio) so the 2-D chapters run on 2 CPU cores"),
+    Deviation("synthetic samples", "48,831 (Sec. 4.1)", "data.synthetic_samples",
+              "quick: 3,000 samples, labelled exactly in minutes by the 2-D Stokes solver"),
+    Deviation("LBM-labelled synthetic samples", "2,800 (Sec. 4.2, to train the CNN)", "data.synthetic_lbm_check",
+              "every sample is labelled by the exact duct-flow solver (pvae_lib.stokes2d); the LBM only "
+              "checks it"),
+    Deviation("LBM checks run in the microstructures chapter", "2,800 LBM runs", "lbm_checks_run()",
+              "the chapter caps the check at 4 samples (min(synthetic_lbm_check, 4), written in the chapter): "
+              "the exact solver makes more LBM runs redundant"),
+    Deviation("CNN filter width (1.0 = 32-64-128-256)", "1.0 (Sec. 3.1, Fig. 2)", "cnn.width",
+              "quick: half the filters for the CPU budget; the paper profile does not override the quick "
+              "default (CNNSection.width = 0.5)"),
+    Deviation("CNN epochs (upper bound)", "up to 175 (Sec. 3.1)", "cnn.epochs",
+              "paper profile: 300 with EarlyStopping; quick: 100 with a cosine schedule"),
+    Deviation("CNN batch size", "16 (Sec. 3.1)", "cnn.batch_size", "quick: 32, fewer steps per epoch on a CPU"),
+    Deviation("CNN learning rate", "1e-5 (Sec. 3.1)", "cnn.learning_rate",
+              "quick: peak 2e-3 of a cosine schedule, to converge in 100 CPU epochs"),
+    Deviation("CNN training samples", "2,800 (Sec. 4.2)", "cnn.train_samples",
+              "read as the training split: round(train_samples / 0.8) samples are split 80/10/10"),
+    Deviation("CNN schedule", "ReduceLROnPlateau + EarlyStopping (Sec. 3.1)", "cnn.schedule",
+              "quick: cosine decay over all epochs (reproducible length, no early stop)"),
+    Deviation("CNN symmetry augmentation / symmetrised test predictions", "none stated", "cnn.augment, cnn.symmetrize",
+              "quick: the 8 symmetries of the square leave n and K11 of an extruded pattern unchanged "
+              "(exact labels), which stretches the small training set"),
+    Deviation("pVAE latent size (synthetic)", "250 (Sec. 3.2)", "pvae.latent_dim",
+              "quick: 128 for the smaller images"),
+    Deviation("pVAE base filters (Table 2: 48-48-192-128)", "32 (Table 2)", "pvae.base_filters",
+              "quick: 16 for the CPU budget"),
+    Deviation("pVAE batch size", "16 (Sec. 3.2)", "pvae.batch_size", "quick: 32, fewer steps per epoch on a CPU"),
+    Deviation("pVAE learning rate (stage 1)", "1.2e-4 (Sec. 3.2)", "pvae.learning_rate",
+              "quick: cosine peak 2e-3 to converge in 120 CPU epochs"),
+    Deviation("pVAE epochs (VAE / regressor / joint)", "not stated", "pvae.epochs_vae, pvae.epochs_regressor, "
+              "pvae.epochs_joint", "the paper gives no epoch counts; upper bounds chosen per profile"),
+    Deviation("pVAE schedule", "ReduceLROnPlateau + EarlyStopping (Sec. 3.2)", "pvae.schedule",
+              "quick: cosine decay over all epochs"),
+    Deviation("pVAE augmentation", "none stated", "pvae.augment",
+              "quick: exact symmetries of the square (labels unchanged) for the small training set"),
+    Deviation("joint stage trains the decoder", "no, decoder frozen (Sec. 3.2)", "pvae.joint_train_decoder",
+              "quick: with the small model and a frozen decoder the property term moves the latent means "
+              "away from where the decoder expects them and the reconstructions lose what stage 1 gained "
+              "(pvae chapter)"),
+    Deviation("beta (KL weight)", "not stated (beta-VAE, Eq. 10)", "pvae.beta",
+              "the paper gives no value; quick: 0.02 keeps every pore in the latent code"),
+    Deviation("lambda (property weight)", "not stated (Eq. 10)", "pvae.lam",
+              "the paper gives no value; 1e5 balances a reconstruction summed over all pixels"),
+    Deviation("regressor hidden units", "16-16-4 (Table 2)", "pvae.regressor_units",
+              "quick: 64-64-16, measured test R² K11 0.978 against 0.976 at the same cost"),
+    Deviation("Optuna trials / epochs per trial", "50 / 50 (Sec. 3.2)", "pvae.tuning_trials, pvae.tuning_epochs",
+              "the tuning section only demonstrates the workflow; the paper profile does not override it "
+              "(50 x 50 full trainings would dominate the whole run)"),
+    Deviation("inverse design: starts per target", "100 nearest training samples (Sec. 3.3)", "design.n_starts",
+              "quick: 8 starts for the CPU budget"),
+    Deviation("inverse design: starts refined by the loop (Fig. 4)", "all 100", "loop_refined_starts()",
+              "only the best direct start of each target is refined with the expensive "
+              "decode-encode loop (DesignSection, both profiles)"),
+    Deviation("inverse design: step caps (direct / loop)", "none stated (stop: L2 < 1e-5 or 400 steps "
+              "without improvement)", "design.max_iterations, design.loop_max_iterations",
+              "a hard cap bounds the run time; the paper's stopping rule applies first"),
+    Deviation("latent means in the PCA figures", "all 48,831 (Sec. 4.3)", "design.pca_samples",
+              "quick: 3,000 = the whole quick dataset"),
+    Deviation("latent means per KDE (Fig. 8)", "all 48,831", "kde_sample_cap()",
+              "latent_kde_curves subsamples to its default max_samples (both profiles) to bound the cost "
+              "of the KDEs"),
+    Deviation("foam volumes", "5 μ-CT scans of 1100x1100x300 (Sec. 5.1)", "foam_volumes()",
+              "the CT scans are not public; compressed Voronoi foams stand in for them"),
+    Deviation("foam sub-volume edge (voxels)", "100 (Sec. 5.1)", "data.foam_subvolume_size",
+              "paper profile: 200 (not the paper's 100); quick: 32 for 3-D training on a CPU"),
+    Deviation("foam sub-volumes", "8,965 (Sec. 5.1)", "foam_subvolume_count()",
+              "windows of the generated volumes with the profile's stride, times the strains"),
+    Deviation("foam pVAE latent size", "128 (Sec. 5.2 text; Fig. 21 caption says 250)", "foam_latent_dim()",
+              "paper profile: the synthetic pVAE's 250; quick: 32 for 135 samples"),
+    Deviation("foam LBM runs in the chapter", "all 8,965 sub-volumes", "data.foam_lbm_samples",
+              "labels are shipped (data/foam_quick_properties.csv); the chapter recomputes a few"),
+    Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "foam_slerp_steps()",
+              "11 points (written in the chapter): each needs three 3-D LBM runs"),
+)
+
+
+def deviations_table(profiles=("paper", "quick")) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+    """The declared :data:`DEVIATIONS`, with each profile's value read from the profile itself.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``setting``, ``paper``, one ```NAME` profile`` column per profile, ``reason``
+        (and ``read``: where the value comes from).
+    """
+    import pandas as pd
+
+    loaded = {name: get_profile(name) for name in profiles}
+    rows = []
+    for d in DEVIATIONS:
+        row = {"setting": d.setting, "paper": d.paper}
+        row.update({f"`{name}` profile": d.value(p) for name, p in loaded.items()})
+        rows.append({**row, "reason": d.reason, "read": d.read})
+    return pd.DataFrame(rows)
+
+
+def format_setting(value) -> str:
+    """A setting as table text: ``True`` -> ``"yes"``, ``(16, 16, 4)`` -> ``"16-16-4"``, ``48831`` ->
+    ``"48,831"``, ``1e-05`` -> ``"1e-5"``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return "-".join(map(str, value))
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), f"{value:g}")
+    return str(value)
+
+
+def deviations_markdown() -> str:
+    """Markdown pipe table of :func:`deviations_table` (for ``book/intro.md``)."""
+    table = deviations_table()
+    cols = ["setting", "paper", "`paper` profile", "`quick` profile", "reason"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in table.iterrows():
+        lines.append("| " + " | ".join(format_setting(r[c]).replace("|", "\\|") for c in cols) + " |")
+    return "\n".join(lines)

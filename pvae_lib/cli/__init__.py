@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "pvae_lib.cli.permeability",  # pvae permeability, pvae bench
     "pvae_lib.cli.data",  # pvae generate, pvae label
     "pvae_lib.cli.design",  # pvae design
+    "pvae_lib.cli.info",  # pvae info
 )
 
 

@@ -69,7 +69,8 @@ def build_cnn(input_shape, n_outputs: int = 2, width: float = 1.0, name: str = "
     h = GAP(name="global_pool")(h)
     h = keras.layers.Dense(64, activation="relu", name="dense64")(h)
     h = keras.layers.Dense(32, activation="relu", name="dense32")(h)
-    outputs = keras.layers.Dense(n_outputs, activation="linear", name="properties")(h)
+    # float32 output also under a mixed_float16 policy (the loss and the scaler work in float32)
+    outputs = keras.layers.Dense(n_outputs, activation="linear", name="properties", dtype="float32")(h)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -97,9 +97,10 @@ def build_encoder(input_shape, latent_dim: int, base_filters: int = 32, seed: in
     for i, ((m, _, s, p), (kern, _)) in enumerate(zip(ENCODER_SPEC, plan), start=1):
         h = Conv(_filters(m, base_filters), kern, strides=s, padding=p, activation="relu", name=f"conv{i}")(h)
     h = keras.layers.Flatten(name="flatten")(h)
-    stats = keras.layers.Dense(2 * latent_dim, name="latent_stats")(h)
-    z_mean = keras.layers.Identity(name="z_mean")(stats[:, :latent_dim])
-    z_log_var = keras.layers.Identity(name="z_log_var")(stats[:, latent_dim:])
+    # float32 latent statistics also under mixed_float16 (exp(log var) and the KL term)
+    stats = keras.layers.Dense(2 * latent_dim, name="latent_stats", dtype="float32")(h)
+    z_mean = keras.layers.Identity(name="z_mean", dtype="float32")(stats[:, :latent_dim])
+    z_log_var = keras.layers.Identity(name="z_log_var", dtype="float32")(stats[:, latent_dim:])
     z = Sampling(seed=seed, name="sampling")([z_mean, z_log_var])
     return keras.Model(x_in, [z_mean, z_log_var, z], name="encoder")
 
@@ -150,7 +151,7 @@ def build_regressor(latent_dim: int, n_properties: int, units=REGRESSOR_UNITS) -
     h = mu
     for i, u in enumerate(units, start=1):
         h = keras.layers.Dense(u, activation="relu", name=f"hidden{i}")(h)
-    out = keras.layers.Dense(n_properties, activation="relu", name="properties")(h)
+    out = keras.layers.Dense(n_properties, activation="relu", name="properties", dtype="float32")(h)
     return keras.Model(mu, out, name="regressor")
 
 
