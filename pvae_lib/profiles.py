@@ -4,6 +4,13 @@
 shows meaningful results; ``paper`` is the paper's scale and wants a GPU.
 Chapters never hard-code sizes: they read them from ``get_profile()``.
 
+``PVAE_SMOKE=1`` (or ``get_profile(..., smoke=True)``, or a name such as ``"paper+smoke"``)
+keeps every shape of the profile (image and sub-volume sizes, filters, widths, latent sizes,
+batch sizes, regressor units) and caps only the counts (samples, epochs, steps, trials,
+targets, starts, LBM steps, ...) to :data:`SMOKE_CAPS`, so each chapter runs its code path at
+the profile's shapes in minutes. The smoke profile is named ``<profile>+smoke``, so its caches
+(``artifacts/<name>/...``) never mix with those of a real run.
+
 Each section is a frozen dataclass owned by one part of the library.
 """
 from __future__ import annotations
@@ -12,7 +19,8 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Profile", "get_profile", "PROFILE_NAMES"]
+__all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_CAPS", "SMOKE_KEPT", "SMOKE_SUFFIX", "smoke_enabled",
+           "smoke_profile", "cap_counts", "QUICK_FOAM_PVAE"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class DataSection:
     synthetic_samples: int = 3000  # paper: 48,831
     synthetic_lbm_check: int = 12  # paper: 2,800 LBM-labelled samples
     foam_volume_size: int = 96  # edge of each generated foam volume (voxels)
-    foam_subvolume_size: int = 32  # paper: 200 (sub-volumes of the CT scans)
+    foam_subvolume_size: int = 32  # paper: 100 (sub-volumes of the CT scans, Sec. 5.1)
     foam_stride: int = 32
     foam_strains: tuple[float, ...] = (0.0, 0.15, 0.25, 0.35, 0.50)
     foam_cells_per_subvolume: float = 2.0  # Voronoi cell size = foam_subvolume_size / this
@@ -121,6 +129,16 @@ class DesignSection:
     pca_samples: int = 3000  # encoded samples in the latent-space figures (paper: all 48,831)
 
 
+#: Changes of the foam pVAE against ``Profile.pvae`` (:func:`pvae_lib.models.foam.foam_pvae_section`), as
+#: ``(field, value)`` pairs. ``quick``: shrunk for 135 samples on a CPU (latent 32, base filters 8, batch 4,
+#: beta 0.01, lam 1e4, the paper's 16-16-4 regressor); augmentation is off in every profile (flips and
+#: transposes of a foam swap K11, K22 and K33).
+QUICK_FOAM_PVAE = (("latent_dim", 32), ("base_filters", 8), ("batch_size", 4), ("beta", 0.01), ("lam", 1e4),
+                   ("learning_rate", 1e-3), ("epochs_vae", 60), ("epochs_regressor", 100), ("epochs_joint", 30),
+                   ("learning_rate_joint", 4e-3), ("patience", 30), ("augment", False), ("schedule", "plateau"),
+                   ("joint_train_decoder", False), ("regressor_units", (16, 16, 4)))
+
+
 @dataclass(frozen=True)
 class Profile:
     """All sizes of one run of the book."""
@@ -132,6 +150,17 @@ class Profile:
     cnn: CNNSection = field(default_factory=CNNSection)
     pvae: PVAESection = field(default_factory=PVAESection)
     design: DesignSection = field(default_factory=DesignSection)
+    foam_pvae: tuple = QUICK_FOAM_PVAE  # (field, value) changes of ``pvae`` for the 3-D foam pVAE
+
+    @property
+    def base_name(self) -> str:
+        """The profile's name without the ``+smoke`` suffix (``"paper+smoke"`` -> ``"paper"``)."""
+        return self.name.split("+", 1)[0]
+
+    @property
+    def smoke(self) -> bool:
+        """Whether the counts are capped (:data:`SMOKE_CAPS`; name ends in ``+smoke``)."""
+        return self.name.endswith(SMOKE_SUFFIX)
 
 
 def _paper() -> Profile:
@@ -144,11 +173,11 @@ def _paper() -> Profile:
             synthetic_samples=48_831,
             synthetic_lbm_check=2_800,
             foam_volume_size=400,
-            foam_subvolume_size=200,
+            foam_subvolume_size=100,  # Sec. 5.1: 100³ sub-volumes
             foam_stride=50,
         ),
-        cnn=CNNSection(epochs=300, batch_size=16, learning_rate=1e-5, train_samples=2_800, schedule="plateau",
-                       augment=False, symmetrize=False),
+        cnn=CNNSection(epochs=300, batch_size=16, learning_rate=1e-5, train_samples=2_800, width=1.0,
+                       schedule="plateau", augment=False, symmetrize=False),
         pvae=PVAESection(
             latent_dim=250,
             base_filters=32,
@@ -163,24 +192,117 @@ def _paper() -> Profile:
             augment=False,
             joint_train_decoder=False,
             regressor_units=(16, 16, 4),
+            tuning_trials=50,  # Sec. 3.2: 50 Optuna trials of 50 epochs
+            tuning_epochs=50,
         ),
         design=DesignSection(
             max_iterations=20_000, n_starts=100, loop_max_iterations=2_000, pca_samples=48_831
         ),
+        # Sec. 5.2 text: latent 128 for the CT sub-volumes (the caption of Fig. 21 says 250)
+        foam_pvae=(("latent_dim", 128), ("augment", False)),
     )
 
 
 PROFILE_NAMES = ("quick", "paper")
+SMOKE_SUFFIX = "+smoke"
+
+#: Counts a smoke run caps: ``"section.field"`` -> the largest value kept (``min(value, cap)``; for a
+#: tuple, its first ``cap - 1`` entries and its last). Every other field is kept (:data:`SMOKE_KEPT`).
+SMOKE_CAPS = {
+    "lbm.max_steps": 200,
+    "lbm.tau_sweep": 2,
+    "lbm.bench_steps": 2,
+    "lbm.bench_numpy_steps": 1,
+    "data.synthetic_samples": 64,  # 51 training samples: three full batches of 16, two of 32
+    "data.synthetic_lbm_check": 1,
+    "data.foam_strains": 2,  # the first and the last compression state
+    "data.foam_lbm_samples": 1,
+    "cnn.epochs": 1,
+    "cnn.train_samples": 48,
+    "pvae.epochs_vae": 1,
+    "pvae.epochs_regressor": 1,
+    "pvae.epochs_joint": 1,
+    "pvae.tuning_trials": 1,
+    "pvae.tuning_epochs": 1,
+    "design.n_targets": 2,
+    "design.n_interpolation_steps": 3,
+    "design.max_iterations": 5,
+    "design.patience": 5,
+    "design.n_starts": 2,
+    "design.loop_max_iterations": 3,
+    "design.n_designs": 2,
+    "design.pca_samples": 32,
+}
+
+#: Fields a smoke run keeps as they are: shapes (sizes, filters, widths, latent sizes, batch sizes,
+#: units), physics and optimiser settings. ``data.foam_volume_size`` is the exception: a smoke run
+#: sets it to ``foam_subvolume_size + foam_stride`` (2 x 2 x 2 windows per volume) unless smaller.
+SMOKE_KEPT = {
+    "lbm": ("demo_size", "demo_porosity", "tensor_size", "channel_width", "tolerance", "bench_sizes"),
+    "data": ("synthetic_image_size", "synthetic_pore_size", "synthetic_min_pores", "synthetic_max_pores",
+             "foam_subvolume_size", "foam_stride", "foam_cells_per_subvolume", "foam_porosity", "label_workers"),
+    "cnn": ("batch_size", "learning_rate", "width", "patience", "schedule", "augment", "symmetrize"),
+    "pvae": ("latent_dim", "base_filters", "batch_size", "learning_rate", "learning_rate_regressor",
+             "learning_rate_joint", "joint_train_decoder", "beta", "lam", "regressor_units", "patience", "augment",
+             "schedule"),
+    "design": ("learning_rate", "batch_size", "tol", "loop_learning_rate", "loop_modes", "exact_jobs"),
+}
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """Return the profile named ``name``, or the one in ``$PVAE_PROFILE`` (default ``quick``)."""
+def _cap(value, cap: int):
+    if isinstance(value, tuple):
+        return value if len(value) <= cap else value[:cap - 1] + value[-1:]
+    return min(value, type(value)(cap))
+
+
+def cap_counts(section, name: str):
+    """Copy of the section ``name`` (``"lbm"``, ``"data"``, ...) with its :data:`SMOKE_CAPS` applied."""
+    changes = {key.split(".", 1)[1]: _cap(getattr(section, key.split(".", 1)[1]), cap)
+               for key, cap in SMOKE_CAPS.items() if key.startswith(name + ".")}
+    if name == "data":
+        changes["foam_volume_size"] = min(section.foam_volume_size, section.foam_subvolume_size + section.foam_stride)
+    return replace(section, **changes)
+
+
+def smoke_profile(profile: Profile) -> Profile:
+    """``profile`` with every shape kept and every count capped (:data:`SMOKE_CAPS`), named ``NAME+smoke``."""
+    if profile.smoke:
+        return profile
+    sections = {name: cap_counts(getattr(profile, name), name) for name in SMOKE_KEPT}
+    return replace(profile, name=profile.name + SMOKE_SUFFIX, **sections)
+
+
+def smoke_enabled() -> bool:
+    """``$PVAE_SMOKE`` is set to ``1``/``true``/``yes``/``on``."""
+    return os.environ.get("PVAE_SMOKE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def get_profile(name: str | None = None, smoke: bool | None = None) -> Profile:
+    """Return the profile named ``name``, or the one in ``$PVAE_PROFILE`` (default ``quick``).
+
+    Parameters
+    ----------
+    name : str, optional
+        ``"quick"`` or ``"paper"``, optionally with the suffix ``"+smoke"``.
+    smoke : bool, optional
+        Cap the counts (:func:`smoke_profile`). Default: the name's ``+smoke`` suffix, else
+        ``$PVAE_SMOKE``. ``False`` never gives a smoke profile (a ``+smoke`` name then raises).
+    """
     name = (name or os.environ.get("PVAE_PROFILE") or "quick").strip().lower()
-    if name == "quick":
-        return Profile(name="quick")
-    if name == "paper":
-        return _paper()
-    raise ValueError(f"unknown profile {name!r}; choose one of {PROFILE_NAMES} (environment variable PVAE_PROFILE)")
+    suffixed = name.endswith(SMOKE_SUFFIX)
+    base = name[:-len(SMOKE_SUFFIX)] if suffixed else name
+    if smoke is False and suffixed:
+        raise ValueError(f"profile {name!r} is a smoke profile but smoke=False was asked for")
+    if base == "quick":
+        profile = Profile(name="quick")
+    elif base == "paper":
+        profile = _paper()
+    else:
+        raise ValueError(f"unknown profile {name!r}; choose one of {PROFILE_NAMES} (environment variable "
+                         f"PVAE_PROFILE), optionally with the suffix {SMOKE_SUFFIX!r}")
+    if suffixed or (smoke if smoke is not None else smoke_enabled()):
+        profile = smoke_profile(profile)
+    return profile
 
 
 def with_overrides(profile: Profile, **sections) -> Profile:
@@ -294,8 +416,8 @@ DEVIATIONS = (
               "the chapter caps the check at 4 samples (min(synthetic_lbm_check, 4), written in the chapter): "
               "the exact solver makes more LBM runs redundant"),
     Deviation("CNN filter width (1.0 = 32-64-128-256)", "1.0 (Sec. 3.1, Fig. 2)", "cnn.width",
-              "quick: half the filters for the CPU budget; the paper profile does not override the quick "
-              "default (CNNSection.width = 0.5)"),
+              "quick: half the filters (16-32-64-128) for the CPU budget; the paper profile uses the paper's"
+              " 1.0"),
     Deviation("CNN epochs (upper bound)", "up to 175 (Sec. 3.1)", "cnn.epochs",
               "paper profile: 300 with EarlyStopping; quick: 100 with a cosine schedule"),
     Deviation("CNN batch size", "16 (Sec. 3.1)", "cnn.batch_size", "quick: 32, fewer steps per epoch on a CPU"),
@@ -332,8 +454,8 @@ DEVIATIONS = (
     Deviation("regressor hidden units", "16-16-4 (Table 2)", "pvae.regressor_units",
               "quick: 64-64-16, measured test R² K11 0.978 against 0.976 at the same cost"),
     Deviation("Optuna trials / epochs per trial", "50 / 50 (Sec. 3.2)", "pvae.tuning_trials, pvae.tuning_epochs",
-              "the tuning section only demonstrates the workflow; the paper profile does not override it "
-              "(50 x 50 full trainings would dominate the whole run)"),
+              "quick: 4 x 2 only demonstrates the workflow on a CPU; the paper profile runs the paper's "
+              "50 x 50 (hours on a GPU)"),
     Deviation("inverse design: starts per target", "100 nearest training samples (Sec. 3.3)", "design.n_starts",
               "quick: 8 starts for the CPU budget"),
     Deviation("inverse design: starts refined by the loop (Fig. 4)", "all 100", "loop_refined_starts()",
@@ -350,13 +472,15 @@ DEVIATIONS = (
     Deviation("foam volumes", "5 μ-CT scans of 1100x1100x300 (Sec. 5.1)", "foam_volumes()",
               "the CT scans are not public; compressed Voronoi foams stand in for them"),
     Deviation("foam sub-volume edge (voxels)", "100 (Sec. 5.1)", "data.foam_subvolume_size",
-              "paper profile: 200 (not the paper's 100); quick: 32 for 3-D training on a CPU"),
+              "paper profile: the paper's 100; quick: 32 for 3-D training on a CPU"),
     Deviation("foam sub-volumes", "8,965 (Sec. 5.1)", "foam_subvolume_count()",
               "windows of the generated volumes with the profile's stride, times the strains"),
     Deviation("foam pVAE latent size", "128 (Sec. 5.2 text; Fig. 21 caption says 250)", "foam_latent_dim()",
-              "paper profile: the synthetic pVAE's 250; quick: 32 for 135 samples"),
+              "paper profile: 128 from the text (Profile.foam_pvae); quick: 32 for 135 samples"),
     Deviation("foam LBM runs in the chapter", "all 8,965 sub-volumes", "data.foam_lbm_samples",
-              "labels are shipped (data/foam_quick_properties.csv); the chapter recomputes a few"),
+              "quick: labels are shipped (data/foam_quick_properties.csv); other profiles label their "
+              "sub-volumes once with `pvae label` (load_foam_dataset names the commands); the chapter "
+              "recomputes a few"),
     Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "foam_slerp_steps()",
               "11 points (written in the chapter): each needs three 3-D LBM runs"),
 )
@@ -373,7 +497,7 @@ def deviations_table(profiles=("paper", "quick")) -> "pd.DataFrame":  # noqa: F8
     """
     import pandas as pd
 
-    loaded = {name: get_profile(name) for name in profiles}
+    loaded = {name: get_profile(name, smoke=False) for name in profiles}
     rows = []
     for d in DEVIATIONS:
         row = {"setting": d.setting, "paper": d.paper}

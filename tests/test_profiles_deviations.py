@@ -85,3 +85,27 @@ def test_paper_values_of_key_rows(table):
     assert paper["foam pVAE latent size"].startswith("128")
     assert paper["inverse design: starts per target"].startswith("100")
     assert paper["foam slerp points (Fig. 27)"].startswith("100")
+
+
+def test_paper_profile_honours_the_paper_where_it_fits():
+    """Paper values the ``paper`` profile now uses (Secs. 3.1, 3.2, 5.1, 5.2); the budget shows they fit a T4."""
+    from pvae_lib.models.foam import foam_pvae_section
+
+    p = get_profile("paper", smoke=False)
+    assert p.cnn.width == 1.0  # 32-64-128-256 filters
+    assert (p.pvae.tuning_trials, p.pvae.tuning_epochs) == (50, 50)
+    assert p.data.foam_subvolume_size == 100
+    assert foam_pvae_section(p).latent_dim == 128
+    q = get_profile("quick", smoke=False)  # the quick profile (the book's figures) is unchanged
+    assert (q.cnn.width, q.pvae.tuning_trials, q.pvae.tuning_epochs, q.data.foam_subvolume_size) == (0.5, 4, 2, 32)
+    assert foam_pvae_section(q).latent_dim == 32
+
+
+def test_table_shows_the_real_profiles_under_the_smoke_switch(monkeypatch):
+    """``PVAE_SMOKE=1`` never leaks into book/intro.md's table."""
+    monkeypatch.delenv("PVAE_SMOKE", raising=False)
+    plain = deviations_table()
+    monkeypatch.setenv("PVAE_SMOKE", "1")
+    assert deviations_table().equals(plain)
+    row = plain.set_index("setting").loc["pVAE epochs (VAE / regressor / joint)"]
+    assert row["`quick` profile"] == "120 / 60 / 40"

@@ -1,11 +1,18 @@
-"""The labelled quick-profile foam dataset (paper Section 5.1), rebuilt from its seed.
+"""The labelled foam dataset of a profile (paper Section 5.1), rebuilt from its seed.
 
 ``data/foam_quick_properties.csv`` ships the LBM labels (porosity ``n_F`` and K11, K22, K33 in
-lattice units) of the sub-volumes of the Voronoi foam stand-in; the images themselves are not
-shipped but regenerated exactly as ``data/README.md`` states (:func:`pvae_lib.data.foam.generate_foams`
-with the profile's sizes and seed). :func:`load_foam_dataset` does that, cuts the sub-volumes
-in the table's order (columns ``volume, x0, y0, z0``) and checks that the porosity measured on
-every regenerated sub-volume equals the table's ``n_F``, so labels and images cannot drift apart.
+lattice units) of the ``quick`` profile's sub-volumes of the Voronoi foam stand-in; the images
+themselves are not shipped but regenerated exactly as ``data/README.md`` states
+(:func:`pvae_lib.data.foam.generate_foams` with the profile's sizes and seed).
+:func:`load_foam_dataset` does that, cuts the sub-volumes in the table's order (columns
+``volume, x0, y0, z0``) and checks that the porosity measured on every regenerated sub-volume
+equals the table's ``n_F``, so labels and images cannot drift apart.
+
+A profile whose foam settings differ from the shipped table's (:data:`SHIPPED_FOAM`; the
+``paper`` profile, a smoke profile, any override) has no shipped labels: its table is
+``artifacts_dir(profile.name, "foam")/properties.csv``, made by the same pipeline as the shipped
+one (``pvae generate foam`` + ``pvae label --solver lbm``; :func:`foam_label_commands`), either
+from the command line or by ``load_foam_dataset(profile, build=True)``.
 """
 from __future__ import annotations
 
@@ -16,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset"]
+__all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
+           "SHIPPED_FOAM", "foam_settings", "has_shipped_labels", "foam_run_dir", "foam_label_commands",
+           "build_foam_labels"]
 
 #: Property columns of the shipped table, in the order the book trains on them.
 K_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
@@ -61,6 +70,137 @@ class FoamDataset:
 def default_foam_csv() -> Path:
     """``data/foam_quick_properties.csv`` of the repository (next to the package)."""
     return Path(__file__).resolve().parents[2] / "data" / "foam_quick_properties.csv"
+
+
+#: Settings ``data/foam_quick_properties.csv`` was made with (``data/README.md``: the quick profile).
+SHIPPED_FOAM = {"foam_volume_size": 96, "foam_subvolume_size": 32, "foam_stride": 32,
+                "foam_strains": (0.0, 0.15, 0.25, 0.35, 0.5), "foam_cells_per_subvolume": 2.0,
+                "foam_porosity": 0.85, "seed": 2025, "lbm_max_steps": 20_000, "lbm_tolerance": 1e-6}
+
+
+def foam_settings(profile, seed: int | None = None) -> dict:
+    """Everything the foam images and labels of ``profile`` depend on (keys of :data:`SHIPPED_FOAM`)."""
+    d = profile.data
+    return {"foam_volume_size": int(d.foam_volume_size), "foam_subvolume_size": int(d.foam_subvolume_size),
+            "foam_stride": int(d.foam_stride), "foam_strains": tuple(float(s) for s in d.foam_strains),
+            "foam_cells_per_subvolume": float(d.foam_cells_per_subvolume), "foam_porosity": float(d.foam_porosity),
+            "seed": int(profile.seed if seed is None else seed), "lbm_max_steps": int(profile.lbm.max_steps),
+            "lbm_tolerance": float(profile.lbm.tolerance)}
+
+
+def has_shipped_labels(profile, seed: int | None = None) -> bool:
+    """Whether ``data/foam_quick_properties.csv`` labels this profile's foams (same settings and seed)."""
+    return foam_settings(profile, seed) == SHIPPED_FOAM
+
+
+def foam_run_dir(profile) -> Path:
+    """Dataset folder of a profile's own foam labels: ``artifacts_dir(profile.name, "foam")``."""
+    from ..results import artifacts_dir
+
+    return artifacts_dir(profile.name, "foam")
+
+
+def _label_flags(profile) -> list[str]:
+    return ["--solver", "lbm", "--axis", "x,y,z", "--max-steps", str(int(profile.lbm.max_steps)),
+            "--tolerance", f"{float(profile.lbm.tolerance):g}"]
+
+
+def foam_label_commands(profile, seed: int | None = None, folder=None) -> list[str]:
+    """The two shell commands that make ``folder/properties.csv`` for ``profile`` (as ``data/README.md``)."""
+    d = profile.data
+    seed = profile.seed if seed is None else int(seed)
+    folder = Path(folder) if folder is not None else foam_run_dir(profile)
+    cfg = foam_config_from_profile(d)
+    strains = ",".join(f"{float(s):g}" for s in d.foam_strains)
+    return [f"pvae generate foam --size {cfg.size} --cell-size {cfg.cell_size:g} --porosity {cfg.porosity:g} "
+            f"--strains {strains} --sub {d.foam_subvolume_size} --stride {d.foam_stride} --seed {seed} "
+            f"--out {folder}",
+            f"pvae label {folder} " + " ".join(_label_flags(profile)) + " --every 5"]
+
+
+def _expected_rows(profile) -> int:
+    from .subvolumes import count_subvolumes
+
+    d = profile.data
+    return count_subvolumes((d.foam_volume_size,) * 3, d.foam_subvolume_size, d.foam_stride) * len(d.foam_strains)
+
+
+def _dataset_matches(folder: Path, profile, seed: int) -> bool | None:
+    """``None``: no dataset in ``folder``; else whether it was generated with the profile's settings."""
+    from dataclasses import asdict
+
+    from .container import open_dataset
+
+    if not (folder / "images.npy").is_file():
+        return None
+    d = profile.data
+    try:
+        meta = open_dataset(folder, properties=False).meta
+    except (OSError, ValueError):
+        return False
+    return (meta.get("config") == asdict(foam_config_from_profile(d)) and meta.get("seed") == seed
+            and meta.get("sub_size") == int(d.foam_subvolume_size) and meta.get("stride") == int(d.foam_stride)
+            and [float(x) for x in meta.get("strains", [])] == [float(x) for x in d.foam_strains])
+
+
+def build_foam_labels(profile, seed: int | None = None, folder=None, progress: bool = True) -> Path:
+    """Generate and LBM-label the profile's foam sub-volumes, resumably; return ``properties.csv``.
+
+    Runs exactly what :func:`foam_label_commands` prints (:func:`pvae_lib.data.foam.write_foam_dataset`,
+    then :func:`pvae_lib.data.labels.label_dataset` with the LBM settings the ``pvae label`` flags
+    give), with progress bars. An interrupted call resumes where it stopped, and the command-line
+    ``pvae label`` can take over (same settings). Costs one 3-D LBM run per sub-volume and axis.
+    """
+    import argparse
+
+    from ..cli._checks import add_lbm_arguments, lbm_config
+    from .foam import write_foam_dataset
+    from .labels import label_dataset
+
+    d = profile.data
+    seed = profile.seed if seed is None else int(seed)
+    folder = Path(folder) if folder is not None else foam_run_dir(profile)
+    if not _dataset_matches(folder, profile, seed):
+        write_foam_dataset(folder, config=foam_config_from_profile(d), strains=tuple(d.foam_strains),
+                           sub_size=d.foam_subvolume_size, stride=d.foam_stride, seed=seed, overwrite=True,
+                           progress=progress)
+    parser = argparse.ArgumentParser()
+    add_lbm_arguments(parser)
+    args, _ = parser.parse_known_args(_label_flags(profile))
+    label_dataset(folder, solver="lbm", axes=(0, 1, 2), every=5, workers=1, lbm_config=lbm_config(args),
+                  progress=progress)
+    return folder / "properties.csv"
+
+
+def _profile_csv(profile, seed: int, build: bool, progress: bool) -> Path:
+    folder = foam_run_dir(profile)
+    csv = folder / "properties.csv"
+    expected = _expected_rows(profile)
+    matches = _dataset_matches(folder, profile, seed)
+    n_rows = 0
+    if matches and csv.is_file():
+        from .properties import read_properties
+
+        n_rows = len(read_properties(csv))
+        if n_rows == expected:
+            return csv
+    if build:
+        return build_foam_labels(profile, seed, folder, progress=progress)
+    if matches is False:
+        found = f"{folder} holds foams made with other settings (the first command replaces them)"
+    else:
+        found = f"{csv} has {n_rows} of {expected} rows" if csv.is_file() else f"{csv} does not exist"
+    commands = foam_label_commands(profile, seed, folder)
+    if matches is False:
+        commands[0] += " --overwrite"
+    elif matches:
+        commands = commands[1:]  # the images are there: only the labels are missing
+    joined = "\n    ".join(commands)
+    raise FileNotFoundError(
+        f"no foam labels for profile {profile.name!r}: the shipped data/foam_quick_properties.csv labels only "
+        f"the quick profile's foams, and {found}. Make them ({expected} sub-volumes of "
+        f"{profile.data.foam_subvolume_size}³, one 3-D LBM run per axis each) with\n    {joined}\n"
+        f"(the label command resumes after an interruption), or call load_foam_dataset(profile, build=True).")
 
 
 def foam_config_from_profile(section):
@@ -117,17 +257,28 @@ def attach_subvolumes(volumes, table: pd.DataFrame, sub_size: int, atol: float =
 
 
 def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: int | None = None,
-                      progress: bool = False) -> FoamDataset:
-    """Regenerate the profile's foams from the seed and attach the shipped LBM labels.
+                      progress: bool = False, build: bool = False) -> FoamDataset:
+    """Regenerate the profile's foams from the seed and attach their LBM labels.
 
     Parameters
     ----------
     profile : Profile, optional
         Sizes (``profile.data.foam_*``) and seed (default ``get_profile()``).
     csv : path, optional
-        Label table (default :func:`default_foam_csv`, made for the ``quick`` profile).
+        Label table. Default: :func:`default_foam_csv` when the profile's settings are those of
+        the shipped table (:func:`has_shipped_labels`), else the profile's own
+        ``artifacts_dir(profile.name, "foam")/properties.csv``.
     seed : int, optional
         Default ``profile.seed`` (2025 for the shipped table).
+    build : bool
+        When the profile's own table is missing or incomplete, make it
+        (:func:`build_foam_labels`, with progress bars) instead of raising.
+
+    Raises
+    ------
+    FileNotFoundError
+        The profile has no shipped labels and its own table is missing or incomplete (and
+        ``build`` is false); the message names the commands that make it.
 
     Returns
     -------
@@ -141,7 +292,9 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
     profile = profile or get_profile()
     section = profile.data
     seed = profile.seed if seed is None else int(seed)
-    table = read_properties(csv or default_foam_csv()).reset_index(drop=True)
+    if csv is None:
+        csv = default_foam_csv() if has_shipped_labels(profile, seed) else _profile_csv(profile, seed, build, progress)
+    table = read_properties(csv).reset_index(drop=True)
     missing = {"volume", "x0", "y0", "z0", "strain", *K_COLUMNS} - set(table.columns)
     if missing:
         raise ValueError(f"the foam table lacks the columns {sorted(missing)}")

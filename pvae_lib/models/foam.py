@@ -42,21 +42,19 @@ class FoamPVAE:
 
 
 def foam_pvae_section(profile=None):
-    """pVAE sizes for the foam data: the profile's, shrunk for the quick profile's CPU budget.
+    """pVAE sizes for the foam data: ``profile.pvae`` with the profile's ``foam_pvae`` changes.
 
-    ``quick``: latent 32, base filters 8, batch 4 (108 training samples give 27 steps per
-    epoch), beta 0.01 and lam 1e4 (the small set cannot afford a strong prior), no augmentation, the
-    paper's 16-16-4 regressor.
-    ``paper``: the profile's section with augmentation off.
+    ``quick`` (:data:`~pvae_lib.profiles.QUICK_FOAM_PVAE`): latent 32, base filters 8, batch 4
+    (108 training samples give 27 steps per epoch), beta 0.01 and lam 1e4 (the small set cannot
+    afford a strong prior), no augmentation, the paper's 16-16-4 regressor.
+    ``paper``: the profile's section with latent 128 (paper Section 5.2) and augmentation off.
+    A smoke profile (:func:`~pvae_lib.profiles.smoke_profile`) caps the epochs again afterwards.
     """
+    from ..profiles import cap_counts
+
     profile = profile or get_profile()
-    sec = profile.pvae
-    if profile.name == "paper":
-        return dataclasses.replace(sec, augment=False)
-    return dataclasses.replace(sec, latent_dim=32, base_filters=8, batch_size=4, beta=0.01, lam=1e4,
-                               learning_rate=1e-3, epochs_vae=60, epochs_regressor=100, epochs_joint=30,
-                               learning_rate_joint=4e-3, patience=30, augment=False, schedule="plateau",
-                               joint_train_decoder=False, regressor_units=(16, 16, 4))
+    sec = dataclasses.replace(profile.pvae, **dict(profile.foam_pvae))
+    return cap_counts(sec, "pvae") if profile.smoke else sec
 
 
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,
