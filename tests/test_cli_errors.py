@@ -54,6 +54,10 @@ def squares(tmp_path):
     (["permeability", "{tmp}/a.npy", "--max-steps", "0"], "--max-steps"),
     (["design", "--n", "0.3", "--k11", "0.1", "--model", "m.keras", "--out", "{tmp}/d", "--starts", "0"],
      "--starts"),
+    (["design", "--n", "0.3", "--k11", "0.1", "--model", "m.keras", "--out", "{tmp}/d", "--refine-calls", "-1"],
+     "--refine-calls"),
+    (["design", "--n", "0.3", "--k11", "0.1", "--model", "m.keras", "--out", "{tmp}/d", "--pore-size", "0"],
+     "--pore-size"),
 ])
 def test_bad_values_are_argument_errors(capsys, tmp_path, squares, argv, flag):
     argv = [a.format(ds=squares, tmp=tmp_path) for a in argv]

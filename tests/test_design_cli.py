@@ -1,4 +1,6 @@
 """`pvae design` round trip with a tiny saved pVAE."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,7 +8,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from pvae_lib.cli import main  # noqa: E402
-from pvae_lib.design.inverse import predict_properties  # noqa: E402
+from pvae_lib.stokes2d import stokes2d_permeability  # noqa: E402
 from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
@@ -19,7 +21,7 @@ def saved(tmp_path_factory):
     images, n, k = tiny_dataset(30, image_size=28)
     data = folder / "train.npz"
     np.savez(data, images=images, porosity=n, k11=k)
-    target = predict_properties(model, np.zeros((1, model.latent_dim)), mode="loop")[0]
+    target = np.array([n[3], k[3]])  # inside the training data (the untrained model's own guess is not)
     return folder, path, data, target
 
 
@@ -39,7 +41,13 @@ def test_cli_round_trip(saved, capsys):
         assert (out / f"{name}.png").is_file() and (out / f"{name}.tif").is_file()
         row = table[table["design"] == name].iloc[0]
         assert row["n_exact"] == pytest.approx(img.mean())
-        assert row["k11_exact"] >= 0
+        assert row["k11_exact"] == pytest.approx(stokes2d_permeability(img) if img.any() else 0.0, rel=1e-9)
+        info = json.loads((out / f"{name}.json").read_text())  # verified properties beside the image
+        assert info["image"] == f"{name}.npy" and info["verified"]["n"] == pytest.approx(row["n_exact"])
+        assert info["verified"]["k11"] == pytest.approx(row["k11_exact"])
+        assert info["target"]["n"] == pytest.approx(float(f"{target[0]:.4f}"))
+    # designs are ordered by their verified error
+    assert list(table["error_verified"]) == sorted(table["error_verified"])
     # a second run without --overwrite refuses to clobber
     rc = main(["design", "--n", "0.3", "--k11", "0.1", "--model", str(path), "--out", str(out),
                "--data", str(data), "--iterations", "5", "--loop-iterations", "2"])
@@ -61,3 +69,82 @@ def test_cli_missing_model(saved, capsys):
     folder, *_ = saved
     rc = main(["design", "--n", "0.3", "--k11", "0.1", "--model", str(folder / "nope.keras"), "--out", str(folder)])
     assert rc == 1 and "not found" in capsys.readouterr().err
+
+
+def _banded_data(folder):
+    """Training data with 3 porosity levels x 10 samples and a narrow K11 band per level."""
+    rng = np.random.default_rng(4)
+    images, _, _ = tiny_dataset(30, image_size=28)
+    n = np.repeat([0.2, 0.3, 0.4], 10)
+    k = n * 0.5 + rng.uniform(-0.01, 0.01, n.size)
+    path = folder / "banded.npz"
+    np.savez(path, images=images, porosity=n, k11=k)
+    return path
+
+
+def test_cli_refuses_a_target_outside_the_training_range(saved, capsys):
+    folder, path, _, _ = saved
+    data = _banded_data(folder)
+    out = folder / "refused"
+    rc = main(["design", "--n", "0.3", "--k11", "1000", "--model", str(path), "--out", str(out), "--data", str(data)])
+    err = capsys.readouterr().err
+    assert rc == 1 and len(err.strip().splitlines()) == 1
+    k = np.load(data)["k11"]
+    assert f"--k11 1000 is outside the training data's K11 range {k.min():.4g} .. {k.max():.4g} l.u.²" in err
+    assert "nearest feasible target: --n 0.4 --k11 " in err and "--force" in err
+    assert not out.exists()  # refused before anything was written
+    rc = main(["design", "--n", "0.05", "--k11", "0.15", "--model", str(path), "--out", str(out), "--data", str(data)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--n 0.05 is outside the training data's porosity range 0.2 .. 0.4" in err and not out.exists()
+    # --data prior: the range of the model's property scaler (K11 0 .. 0.5)
+    rc = main(["design", "--n", "0.3", "--k11", "2", "--model", str(path), "--out", str(out), "--data", "prior"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--k11 2 is outside" in err and "0 .. 0.5" in err and not out.exists()
+
+
+def test_cli_warns_off_the_band_and_force_designs_out_of_range(saved, capsys):
+    folder, path, _, _ = saved
+    data = _banded_data(folder)
+    out = folder / "offband"
+    rc = main(["design", "--n", "0.3", "--k11", "0.1", "--model", str(path), "--out", str(out), "--data", str(data),
+               "--starts", "4", "--n-designs", "2", "--iterations", "20", "--loop-iterations", "5"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "warning: target --n 0.3 --k11 0.1 lies outside the band" in err
+    import re
+
+    from pvae_lib.design.evaluate import feasible_mask
+
+    with np.load(data) as f:
+        train = np.column_stack([f["porosity"], f["k11"]])
+    near = [float(v) for v in re.search(r"nearest feasible target: --n (\S+) --k11 (\S+);", err).groups()]
+    assert feasible_mask(np.array([near]), train, quantiles=(0.005, 0.995))[0] or np.allclose(
+        near, [0.2631, 0.1245], atol=2e-4)
+    assert json.loads((out / "design_00.json").read_text())["target_status"] == "off_band"
+    forced = folder / "forced"
+    rc = main(["design", "--n", "0.3", "--k11", "1000", "--model", str(path), "--out", str(forced), "--data",
+               str(data), "--starts", "2", "--n-designs", "1", "--iterations", "5", "--loop-iterations", "2", "--force"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "warning: --k11 1000 is outside" in err and (forced / "design_00.json").is_file()
+
+
+def test_cli_refinement_keeps_square_pores(saved, capsys):
+    from pvae_lib.design.refine import check_squares, image_from_squares, squares_from_image
+
+    folder, path, data, target = saved
+    out = folder / "refined"
+    rc = main(["design", "--n", f"{target[0]:.4f}", "--k11", f"{target[1]:.4f}", "--model", str(path), "--out",
+               str(out), "--data", str(data), "--starts", "4", "--n-designs", "2", "--iterations", "20",
+               "--loop-iterations", "5", "--refine-calls", "30"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--pore-size" in err and not out.exists()
+    rc = main(["design", "--n", f"{target[0]:.4f}", "--k11", f"{target[1]:.4f}", "--model", str(path), "--out",
+               str(out), "--data", str(data), "--starts", "4", "--n-designs", "2", "--iterations", "20",
+               "--loop-iterations", "5", "--refine-calls", "30", "--pore-size", "4"])
+    assert rc == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "designs.csv")
+    assert "refined" in set(table["stage"])  # the refined design is never worse than the one it started from
+    for name in table.loc[table["stage"] == "refined", "design"]:
+        img = np.load(out / f"{name}.npy")
+        corners = squares_from_image(img, 4)
+        check_squares(corners, img.shape, 4)
+        np.testing.assert_array_equal(image_from_squares(corners, img.shape, 4), img)

@@ -11,8 +11,20 @@ and writes the distinct designs found:
 
 * ``design_XX.npy`` - the binary cross-section (True = pore), ``design_XX.png`` - a picture,
 * ``design_XX.tif`` - the extruded 3-D stack (flow along array axis 0),
-* ``designs.csv`` - target, exact porosity and K11 (duct-flow solver, l.u.²), the regressor's
-  prediction and the loss of every design.
+* ``design_XX.json`` - target and the verified (exact) porosity and K11 of that design,
+* ``designs.csv`` - target, exact porosity and K11 (duct-flow solver, l.u.²), verified error,
+  the regressor's prediction and the loss of every design.
+
+Every candidate (each start after the direct and after the loop stage; with ``--refine-calls``
+also the square-pore local search of :mod:`pvae_lib.design.refine`) is measured exactly and the
+distinct designs with the smallest verified error are written.
+
+The target is checked first: outside the training data's range (e.g. ``--k11 1000`` when the
+data reach 0.43) the command exits with status 1, naming the flag, the data's range and the
+nearest feasible target, and writes nothing (``--force`` designs it anyway) - the pVAE cannot
+extrapolate, so minutes of optimisation would only return the edge of the data. Inside the
+range but off the band the training structures cover, it warns (one line, with the nearest
+feasible target) and designs the requested target: the best compromise is a legitimate answer.
 """
 from __future__ import annotations
 
@@ -21,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_output_folder, positive_int, quiet_tensorflow
+from ._checks import check_output_folder, non_negative_int, positive_int, quiet_tensorflow
 
 __all__ = ["register", "run_design", "load_pvae"]
 
@@ -44,6 +56,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=positive_int, default=2000, help="max direct steps (default 2000)")
     p.add_argument("--loop-iterations", type=positive_int, default=200, help="max loop steps (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed for --data prior")
+    p.add_argument("--force", action="store_true",
+                   help="design even a target outside the training data's range (default: refuse)")
+    p.add_argument("--refine-calls", type=non_negative_int, default=0,
+                   help="exact evaluations per design for the square-pore local search (default 0 = off)")
+    p.add_argument("--pore-size", type=positive_int, default=None,
+                   help="edge of the square pores (px) for --refine-calls (default: the profile's, --data synthetic)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the designs in --out (the old design_XX.* and designs.csv are removed)")
     p.set_defaults(func=_main)
@@ -125,25 +143,55 @@ def _read_data(path: Path):
     return images, props
 
 
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", profile=None,
-               iterations=2000, loop_iterations=200, seed=0, overwrite=False, progress=True):
-    """Library form of ``pvae design``; returns the CSV table as a DataFrame."""
+               iterations=2000, loop_iterations=200, seed=0, overwrite=False, progress=True,
+               force=False, refine_calls=0, pore_size=None, warn=_warn):
+    """Library form of ``pvae design``; returns the CSV table as a DataFrame.
+
+    The target is checked against the training data first (:func:`~pvae_lib.design.inverse.check_target`):
+    outside the training range it is refused (``ValueError``, nothing written) unless ``force``;
+    inside the range but off the feasible band ``warn`` is called with the nearest feasible target
+    and the requested target is designed. Every candidate (direct and loop result of every
+    start, and the refined designs when ``refine_calls > 0``) is measured exactly; the designs
+    written are the ``n_designs`` distinct ones with the smallest verified error.
+    """
     import pandas as pd
 
     from pvae_lib.data.io import write_stack
-    from pvae_lib.design.evaluate import exact_properties
     from pvae_lib.design.interpolation import binarize
-    from pvae_lib.design.inverse import distinct_designs, initial_guesses, optimize_latent, predict_properties, validate_targets
+    from pvae_lib.design.inverse import (_unscale, check_target, distinct_designs, initial_guesses,
+                                         optimize_latent, validate_targets)
     from pvae_lib.design.latent import decode, encode_dataset
-    from pvae_lib.fileio import write_text_atomic
+    from pvae_lib.design.verify import PropertyCache, scaled_error
+    from pvae_lib.fileio import write_json_atomic, write_text_atomic
 
     target = validate_targets(target)
     if n_designs < 1 or starts < 1:
         raise ValueError("--n-designs and --starts must be >= 1")
+    if refine_calls < 0:
+        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
     out = Path(out)
     if (out / "designs.csv").exists() and not overwrite:
         raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
     images, props, z0 = _starts(model, data, profile, starts, seed)
+    check = check_target(target[0], train_properties=props, scaler=model.property_scaler)
+    if check.status == "out_of_range" and not force:
+        raise ValueError(f"{check.message}; pass --force to design it anyway")
+    if check.status != "ok":
+        warn(f"{check.message}; designing the requested target anyway (the designs will miss it)")
+    if refine_calls and pore_size is None:
+        if data != "synthetic":
+            raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
+                             "--data synthetic")
+        from pvae_lib.profiles import get_profile
+
+        pore_size = (profile if not isinstance(profile, (str, type(None))) else get_profile(profile)).data.synthetic_pore_size
     shape = getattr(getattr(model, "decoder", None), "output_shape", None)
     if images is not None and shape is not None and tuple(images.shape[1:3]) != tuple(shape[1:3]):
         raise ValueError(f"--data images are {images.shape[1]}x{images.shape[2]} but the model works on "
@@ -157,10 +205,30 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     direct = optimize_latent(model, z0, rows, mode="direct", max_iterations=iterations)
     loop = optimize_latent(model, direct.z, rows, mode="loop_binary", max_iterations=loop_iterations,
                            learning_rate=0.02, patience=min(400, loop_iterations))
-    designs = binarize(decode(model, loop.z))
-    keep = distinct_designs(designs, loop.loss, n_designs)
-    exact = exact_properties(designs[keep], progress=progress)
-    reg = predict_properties(model, loop.z[keep], mode="loop_binary")
+    # every candidate measured exactly: direct and loop result of each start (and refined designs)
+    z_all = np.concatenate([direct.z, loop.z])
+    designs = binarize(decode(model, z_all))
+    stage = np.array(["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
+    origin = np.concatenate([np.arange(len(z0)), np.arange(len(z0))])
+    loss = np.concatenate([direct.loss, loop.loss])
+    cache = PropertyCache()
+    exact = cache(designs)
+    error = scaled_error(exact, target[0], model.property_scaler)
+    if refine_calls:
+        from pvae_lib.design.refine import refine_designs
+
+        seeds = distinct_designs(designs, error, n_designs)
+        ref = refine_designs(designs[seeds], np.repeat(target, len(seeds), axis=0), model.property_scaler,
+                             pore_size, cache=cache, max_calls=refine_calls, rng=np.random.default_rng(seed))
+        designs = np.concatenate([designs, ref.images])
+        exact = np.concatenate([exact, ref.properties])
+        error = np.concatenate([error, ref.error])
+        stage = np.concatenate([stage, np.full(len(seeds), "refined", dtype=object)])
+        origin = np.concatenate([origin, origin[seeds]])
+        loss = np.concatenate([loss, np.full(len(seeds), np.nan)])
+    keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
+    mu = encode_dataset(model, designs[keep])
+    reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
     out.mkdir(parents=True, exist_ok=True)
     if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
         for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
@@ -180,14 +248,24 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
         fig, ax = plt.subplots(figsize=(2.5, 2.5))
         ax.imshow(~image, cmap="gray", vmin=0, vmax=1)
         ax.set_axis_off()
-        ax.set_title(f"n={exact['n'][j]:.3f}  K11={exact['k11'][j]:.3g}", fontsize=8)
+        ax.set_title(f"n={exact[i, 0]:.3f}  K11={exact[i, 1]:.3g}", fontsize=8)
         fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
         plt.close(fig)
-        records.append({
-            "design": name, "n_target": target[0, 0], "k11_target": target[0, 1],
-            "n_exact": exact["n"][j], "k11_exact": exact["k11"][j],
+        s_i = int(origin[i])
+        record = {
+            "design": name, "stage": str(stage[i]), "n_target": target[0, 0], "k11_target": target[0, 1],
+            "n_exact": exact[i, 0], "k11_exact": exact[i, 1], "error_verified": float(error[i]),
             "n_regressor": reg[j, 0], "k11_regressor": reg[j, 1],
-            "loss": loop.loss[i], "start_index": int(start_index[i]) if i < len(start_index) else -1,
+            "loss": loss[i], "start_index": int(start_index[s_i]) if s_i < len(start_index) else -1,
+        }
+        records.append(record)
+        write_json_atomic(out / f"{name}.json", {
+            "design": name, "image": f"{name}.npy", "stage": record["stage"], "target_status": check.status,
+            "target": {"n": float(target[0, 0]), "k11": float(target[0, 1])},
+            "verified": {"n": float(exact[i, 0]), "k11": float(exact[i, 1]),
+                         "method": "porosity = pore fraction; K11 = periodic duct flow (stokes2d), l.u.²"},
+            "error_verified": float(error[i]),
+            "regressor": {"n": float(reg[j, 0]), "k11": float(reg[j, 1])},
         })
     table = pd.DataFrame.from_records(records)
     write_text_atomic(out / "designs.csv", table.to_csv(index=False))
@@ -209,7 +287,7 @@ def _main(args) -> int:
     table = run_design(model, [args.n, args.k11], args.out, n_designs=args.n_designs, starts=args.starts,
                        data=args.data, profile=args.profile, iterations=args.iterations,
                        loop_iterations=args.loop_iterations, seed=args.seed, overwrite=args.overwrite,
-                       progress=False)
+                       progress=False, force=args.force, refine_calls=args.refine_calls, pore_size=args.pore_size)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {len(table)} design(s) to {args.out}")
     return 0

@@ -8,6 +8,8 @@ Modules (TensorFlow is imported only where a model is run):
 - :mod:`~pvae_lib.design.inverse` - batched gradient-based inverse design (Fig. 4, Section 4.5).
 - :mod:`~pvae_lib.design.evaluate` - properties of designs (CNN surrogate and exact solver),
   R², feasibility of targets (Figs. 16-17).
+- :mod:`~pvae_lib.design.verify` - verified selection: every candidate design measured exactly.
+- :mod:`~pvae_lib.design.refine` - exact local search on the square pores of a design.
 - :mod:`~pvae_lib.design.study` - the whole experiment of Section 4.5 in one call.
 - :mod:`~pvae_lib.design.plots` - the figures.
 - :mod:`~pvae_lib.design.widgets` - live (ipywidgets) and kernel-free (jshtml) explorers.
@@ -28,9 +30,18 @@ _LAZY = {
     "InverseResult": "inverse", "optimize_latent": "inverse", "initial_guesses": "inverse",
     "inverse_design": "inverse", "random_targets": "inverse", "target_box": "inverse",
     "validate_targets": "inverse", "distinct_designs": "inverse", "predict_properties": "inverse",
+    "TargetCheck": "inverse", "check_target": "inverse",
     # evaluate
     "exact_properties": "evaluate", "surrogate_properties": "evaluate", "feasible_mask": "evaluate",
-    "evaluate_designs": "evaluate", "r2_scores": "evaluate",
+    "evaluate_designs": "evaluate", "r2_scores": "evaluate", "feasibility_envelope": "evaluate",
+    "nearest_feasible": "evaluate",
+    # verify
+    "scaled_error": "verify", "duct_flow_evaluator": "verify", "ComponentDuctFlow": "verify",
+    "PropertyCache": "verify", "VerifiedSelection": "verify", "stack_candidates": "verify",
+    "select_verified": "verify",
+    # refine
+    "squares_from_image": "refine", "image_from_squares": "refine", "free_positions": "refine",
+    "check_squares": "refine", "RefineResult": "refine", "refine_designs": "refine",
     # study
     "InverseStudy": "study", "run_inverse_study": "study", "r2_table": "study",
 }

@@ -21,6 +21,8 @@ __all__ = [
     "feasible_mask",
     "evaluate_designs",
     "log_mse",
+    "feasibility_envelope",
+    "nearest_feasible",
 ]
 
 
@@ -136,6 +138,22 @@ def feasible_mask(targets, train_properties, method: str = "envelope", quantiles
         return tri.find_simplex((t - lo) / span) >= 0
     if method != "envelope":
         raise ValueError(f"method must be 'envelope' or 'hull', got {method!r}")
+    centers, lower, upper = feasibility_envelope(p, quantiles=quantiles, n_bins=n_bins, min_count=min_count)
+    inside_n = (t[:, 0] >= centers.min()) & (t[:, 0] <= centers.max())
+    lo_k = np.interp(t[:, 0], centers, lower)
+    hi_k = np.interp(t[:, 0], centers, upper)
+    return inside_n & (t[:, 1] >= lo_k) & (t[:, 1] <= hi_k)
+
+
+def feasibility_envelope(train_properties, quantiles=(0.005, 0.995), n_bins: int = 30,
+                         min_count: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The K11 band of the training data per porosity level (see :func:`feasible_mask`).
+
+    Returns
+    -------
+    centers : (L,) porosity levels [-]; lower, upper : (L,) K11 quantiles at each level [l.u.²]
+    """
+    p = np.asarray(train_properties, dtype=np.float64)
     n, k = p[:, 0], p[:, 1]
     levels = np.unique(np.round(n, 9))
     centers, lower, upper = [], [], []
@@ -153,11 +171,41 @@ def feasible_mask(targets, train_properties, method: str = "envelope", quantiles
         upper.append(np.quantile(k[g], quantiles[1]))
     if not centers:
         raise ValueError("too few training samples per porosity level to build the feasibility envelope")
-    centers, lower, upper = map(np.asarray, (centers, lower, upper))
-    inside_n = (t[:, 0] >= centers.min()) & (t[:, 0] <= centers.max())
-    lo_k = np.interp(t[:, 0], centers, lower)
-    hi_k = np.interp(t[:, 0], centers, upper)
-    return inside_n & (t[:, 1] >= lo_k) & (t[:, 1] <= hi_k)
+    return np.asarray(centers), np.asarray(lower), np.asarray(upper)
+
+
+def nearest_feasible(targets, train_properties, points: int = 2001, **envelope) -> np.ndarray:
+    """The feasible target (:func:`feasible_mask`, ``"envelope"``) nearest each target.
+
+    Distance is measured after min-max scaling by the training range, so porosity and K11
+    weigh alike. A feasible target is returned unchanged.
+
+    Parameters
+    ----------
+    targets : (T, 2) porosity [-], K11 [l.u.²]
+    train_properties : (N, 2) the training data's porosity and K11
+    points : porosity grid points searched between the lowest and highest level
+    envelope : ``quantiles``, ``n_bins``, ``min_count`` as in :func:`feasible_mask`
+
+    Returns
+    -------
+    (T, 2) nearest feasible (porosity, K11)
+    """
+    t = np.atleast_2d(np.asarray(targets, dtype=np.float64))
+    p = np.asarray(train_properties, dtype=np.float64)
+    centers, lower, upper = feasibility_envelope(p, **envelope)
+    lo, span = p.min(0), np.ptp(p, 0)
+    span = np.where(span > 0, span, 1.0)
+    grid_n = np.unique(np.concatenate([np.linspace(centers.min(), centers.max(), points), centers]))
+    grid_lo, grid_hi = np.interp(grid_n, centers, lower), np.interp(grid_n, centers, upper)
+    out = t.copy()
+    inside = feasible_mask(t, p, **envelope)
+    for i in np.flatnonzero(~inside):
+        k = np.clip(t[i, 1], grid_lo, grid_hi)
+        d2 = ((grid_n - t[i, 0]) / span[0]) ** 2 + ((k - t[i, 1]) / span[1]) ** 2
+        j = int(np.argmin(d2))
+        out[i] = grid_n[j], k[j]
+    return out
 
 
 def evaluate_designs(images, targets, cnn=None, exact: bool = True, regressor_pred=None,

@@ -39,6 +39,8 @@ __all__ = [
     "InverseResult",
     "inverse_design",
     "distinct_designs",
+    "TargetCheck",
+    "check_target",
 ]
 
 #: Paper's target box (Section 4.5): porosity 0.1-0.5, K11 0.2-2.5 (l.u.², pore size 10 px).
@@ -456,3 +458,65 @@ def distinct_designs(images, loss, n_designs: int, min_difference: float = 0.02)
         if all(np.mean(images[i] != images[j]) >= min_difference for j in kept):
             kept.append(int(i))
     return np.asarray(kept, dtype=np.int64)
+
+
+@dataclass
+class TargetCheck:
+    """Where one target lies relative to the training data (:func:`check_target`).
+
+    Attributes
+    ----------
+    status : ``"ok"`` (feasible), ``"off_band"`` (inside the training range but outside the band
+        of (n, K11) the training structures cover) or ``"out_of_range"`` (a property outside the
+        training range)
+    nearest : (2,) nearest feasible target (porosity, K11 in l.u.²); the target itself when ok
+    message : one line for the user naming the flag(s), the data's range and ``nearest``
+    """
+
+    status: str
+    nearest: np.ndarray
+    message: str
+
+
+def check_target(target, train_properties=None, scaler=None, flags=("--n", "--k11"),
+                 names=("porosity", "K11")) -> TargetCheck:
+    """Check a design target against the training data before any expensive work.
+
+    Parameters
+    ----------
+    target : (2,) porosity [-] and K11 [l.u.²]
+    train_properties : (N, 2) training data's porosity and K11; gives the range and the feasible
+        band (:func:`~pvae_lib.design.evaluate.feasible_mask`). Without it only the range of
+        ``scaler`` (the regressor's min-max scaler, fitted on the training data) is checked.
+    scaler : min-max scaler with ``data_min``, ``data_max`` (``model.property_scaler``)
+    flags, names : how the two properties are called in the message
+    """
+    t = validate_targets(target)[0]
+    if train_properties is not None:
+        from .evaluate import feasible_mask, nearest_feasible
+
+        p = np.asarray(train_properties, dtype=np.float64)
+        lo, hi = p.min(0), p.max(0)
+        try:
+            nearest = nearest_feasible(t[None], p)[0]
+            feasible = bool(feasible_mask(t[None], p)[0])
+        except ValueError:  # too few samples per porosity level for a band: check the range only
+            nearest, feasible = np.clip(t, lo, hi), None
+    elif scaler is not None:
+        lo, hi = np.asarray(scaler.data_min, float), np.asarray(scaler.data_max, float)
+        nearest, feasible = np.clip(t, lo, hi), None
+    else:
+        raise ValueError("check_target needs train_properties or a fitted scaler")
+    units = ("", " l.u.²")
+    near = " ".join(f"{f} {v:.4g}" for f, v in zip(flags, nearest))
+    outside = [i for i in range(2) if not lo[i] - 1e-12 <= t[i] <= hi[i] + 1e-12]
+    if outside:
+        parts = "; ".join(f"{flags[i]} {t[i]:.4g} is outside the training data's {names[i]} range "
+                          f"{lo[i]:.4g} .. {hi[i]:.4g}{units[i]}" for i in outside)
+        return TargetCheck("out_of_range", nearest, f"{parts}; nearest feasible target: {near}")
+    if feasible is False:
+        return TargetCheck("off_band", nearest,
+                           f"target {flags[0]} {t[0]:.4g} {flags[1]} {t[1]:.4g} lies outside the band of "
+                           f"({names[0]}, {names[1]}) that the training structures cover; nearest feasible "
+                           f"target: {near}")
+    return TargetCheck("ok", t.copy(), "target lies inside the training data")

@@ -1,0 +1,149 @@
+"""Verified selection of inverse designs (pvae_lib.design.verify)."""
+import numpy as np
+import pytest
+
+from pvae_lib.data.synthetic import generate_synthetic
+from pvae_lib.design.verify import ComponentDuctFlow, PropertyCache, scaled_error, select_verified, stack_candidates
+from pvae_lib.models.scaling import MinMaxScaler
+from pvae_lib.stokes2d import stokes2d_permeability
+
+
+def test_component_evaluator_equals_whole_image_solver():
+    rng = np.random.default_rng(3)
+    squares = generate_synthetic(30, 24, 4, 3, 12, rng=rng)
+    blobs = rng.random((20, 24, 24)) < 0.55  # many odd, wrapping, percolating components
+    wrap = np.zeros((1, 24, 24), bool)
+    wrap[0, 4:8, :3] = wrap[0, 4:8, -3:] = True  # one pore split by the periodic face
+    images = np.concatenate([squares, blobs, wrap])
+    ref = np.array([stokes2d_permeability(im) for im in images])
+    for ev in (ComponentDuctFlow(), ComponentDuctFlow(max_new=None)):
+        out = ev(images)
+        assert out.shape == (len(images), 2)
+        np.testing.assert_allclose(out[:, 1], ref, rtol=1e-10, atol=1e-15)
+        np.testing.assert_array_equal(out[:, 0], images.reshape(len(images), -1).mean(1))
+        again = ev(images)  # now from the component cache
+        np.testing.assert_allclose(again, out, rtol=1e-12)
+    assert ComponentDuctFlow()(np.zeros((1, 8, 8), bool))[0].tolist() == [0.0, 0.0]
+    # the wrapped pore is the same 4x6 duct as an unwrapped one
+    moved = np.roll(wrap, 3, axis=2)
+    assert ComponentDuctFlow()(moved)[0, 1] == pytest.approx(ComponentDuctFlow()(wrap)[0, 1], rel=1e-12)
+
+
+def test_property_cache_solves_each_distinct_image_once():
+    seen = []
+
+    def props(images):
+        return np.column_stack([images.reshape(len(images), -1).mean(1), images[:, 0, :].sum(1), images.sum((1, 2))])
+
+    def evaluator(images):
+        seen.append(len(images))
+        return props(images)
+
+    rng = np.random.default_rng(0)
+    base = rng.random((5, 6, 6)) < 0.5
+    images = base[[0, 1, 0, 2, 1, 0, 3]]
+    cache = PropertyCache(evaluator)
+    out = cache(images)
+    assert seen == [4] and cache.calls == 4 and cache.hits == 3 and len(cache) == 4
+    np.testing.assert_array_equal(out, props(images))  # P = 3: nothing assumes two properties
+    cache(base)  # only image 4 is new
+    assert seen == [4, 1] and cache.calls == 5
+    assert base[4] in cache and (~base[4]) not in cache
+
+
+def test_scaled_error_is_the_mean_squared_scaled_difference():
+    sc = MinMaxScaler(data_min=[0.0, 0.0], data_max=[0.5, 2.0])
+    p = np.array([[0.25, 1.0], [0.5, 0.0]])
+    t = np.array([0.0, 1.0])
+    np.testing.assert_allclose(scaled_error(p, t, sc), [(0.5**2 + 0) / 2, (1.0 + 0.25) / 2])
+    np.testing.assert_allclose(scaled_error(p, t), [(0.0625 + 0) / 2, (0.25 + 1) / 2])
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    pytest.importorskip("tensorflow")
+    from _design_fixtures import tiny_pvae
+
+    return tiny_pvae(image_size=28, latent_dim=3)
+
+
+def _analytic(images):
+    """Cheap stand-in for the solver: porosity and pore pixels in the top half."""
+    flat = images.reshape(len(images), -1)
+    top = images[:, : images.shape[1] // 2].reshape(len(images), -1)
+    return np.column_stack([flat.mean(1), top.mean(1)])
+
+
+def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
+    from pvae_lib.design.interpolation import binarize
+    from pvae_lib.design.latent import decode
+
+    rng = np.random.default_rng(1)
+    T, C = 6, 5
+    z = rng.normal(size=(T, C, 3)).astype(np.float32)
+    z[:, 3] = z[:, 0]  # duplicated candidates: identical images
+    z[2, 4] = z[1, 1]  # a duplicate across targets
+    targets = rng.uniform(0.2, 0.6, size=(T, 2))
+    sel = select_verified(tiny, targets, z, evaluator=_analytic, scaler=None, batch_size=7)
+    images = binarize(decode(tiny, z.reshape(T * C, 3)))
+    distinct = len(np.unique(np.packbits(images.reshape(T * C, -1), axis=1), axis=0))
+    assert sel.counts["candidates"] == T * C and sel.counts["distinct"] == distinct
+    assert sel.counts["solver_calls"] == distinct < T * C
+    expected = scaled_error(_analytic(images).reshape(T, C, 2), targets[:, None], None)
+    np.testing.assert_allclose(sel.all_errors, expected)
+    np.testing.assert_array_equal(sel.index, np.argmin(expected, axis=1))
+    np.testing.assert_array_equal(sel.images, images.reshape(T, C, 28, 28)[np.arange(T), sel.index])
+    np.testing.assert_allclose(sel.properties, _analytic(sel.images))
+    # never worse than any other choice, e.g. what a surrogate would pick
+    for choice in (np.zeros(T, int), rng.integers(0, C, T)):
+        assert np.all(sel.error <= sel.error_of(choice))
+    # a shared cache re-solves nothing
+    cache = PropertyCache(_analytic)
+    select_verified(tiny, targets, z, cache=cache, scaler=None)
+    again = select_verified(tiny, targets, z, cache=cache, scaler=None)
+    assert again.counts["solver_calls"] == 0 and cache.calls == distinct
+
+
+def test_select_verified_with_the_exact_solver_and_stack_candidates(tiny):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(2)
+    T, k = 3, 4
+    direct = SimpleNamespace(z=rng.normal(size=(T, k, 3)).astype(np.float32), loss=rng.random((T, k)))
+    direct.best_index = lambda: np.argmin(direct.loss, axis=1)
+    loop = SimpleNamespace(z=rng.normal(size=(T, 3)).astype(np.float32))
+    z, labels, surrogate = stack_candidates(direct, loop)
+    assert z.shape == (T, k + 1, 3) and list(labels) == ["direct"] * k + ["loop0"]
+    assert np.all(surrogate == k)
+    z0, _, s0 = stack_candidates(direct)
+    np.testing.assert_array_equal(s0, direct.best_index())
+    targets = np.array([[0.3, 0.2], [0.5, 0.4], [0.2, 0.05]])
+    sel = select_verified(tiny, targets, z, labels=labels)  # default: exact duct flow, model's scaler
+    for t in range(T):
+        ref = stokes2d_permeability(sel.images[t]) if sel.images[t].any() and not sel.images[t].all() else 0.0
+        assert sel.properties[t, 1] == pytest.approx(ref, rel=1e-9, abs=1e-15)
+    assert np.all(sel.error <= sel.error_of(surrogate))
+    with pytest.raises(ValueError, match="labels"):
+        select_verified(tiny, targets, z, labels=["a"])
+
+
+def test_check_target_and_nearest_feasible():
+    from pvae_lib.design.evaluate import feasible_mask, nearest_feasible
+    from pvae_lib.design.inverse import check_target
+
+    rng = np.random.default_rng(0)
+    n = np.repeat([0.1, 0.2, 0.3, 0.4], 50)
+    train = np.column_stack([n, n * 0.5 + rng.uniform(-0.01, 0.01, n.size)])
+    targets = np.array([[0.25, 0.125], [0.25, 0.3], [0.05, 0.05], [0.3, 1000.0]])
+    near = nearest_feasible(targets, train)
+    assert feasible_mask(near, train).all()
+    np.testing.assert_array_equal(near[0], targets[0])  # feasible targets stay
+    assert near[3, 0] == pytest.approx(0.4) and near[3, 1] == pytest.approx(train[n == 0.4, 1].max(), abs=1e-3)
+    ok, off, out = (check_target(t, train) for t in ([0.25, 0.125], [0.25, 0.18], [0.3, 1000.0]))
+    assert ok.status == "ok" and off.status == "off_band" and out.status == "out_of_range"
+    assert "--k11 1000 is outside the training data's K11 range" in out.message and "\n" not in out.message
+    assert "nearest feasible target: --n 0.4" in out.message
+    sc = MinMaxScaler(data_min=[0.1, 0.0], data_max=[0.4, 0.2])  # without data: the scaler's range only
+    res = check_target([0.5, 0.1], scaler=sc)
+    assert res.status == "out_of_range" and "--n 0.5" in res.message and res.nearest.tolist() == [0.4, 0.1]
+    assert check_target([0.3, 0.1], scaler=sc).status == "ok"
