@@ -170,6 +170,7 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     from pvae_lib.design.latent import decode, encode_dataset
     from pvae_lib.design.verify import PropertyCache, scaled_error
     from pvae_lib.fileio import write_json_atomic, write_text_atomic
+    from pvae_lib.plotting import show_structure
 
     target = validate_targets(target)
     if n_designs < 1 or starts < 1:
@@ -246,9 +247,8 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
         write_stack(image, out / f"{name}.npy", overwrite=True)
         write_stack(np.repeat(image[None], image.shape[0], axis=0), out / f"{name}.tif", overwrite=True)
         fig, ax = plt.subplots(figsize=(2.5, 2.5))
-        ax.imshow(~image, cmap="gray", vmin=0, vmax=1)
-        ax.set_axis_off()
-        ax.set_title(f"n={exact[i, 0]:.3f}  K11={exact[i, 1]:.3g}", fontsize=8)
+        # the book's convention: pore white, solid black
+        show_structure(ax, image, title=f"n={exact[i, 0]:.3f}  K11={exact[i, 1]:.3g}", fontsize=8)
         fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
         plt.close(fig)
         s_i = int(origin[i])
