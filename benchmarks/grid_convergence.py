@@ -14,8 +14,13 @@ relative to the base image (1 = base, 2 = every voxel edge halved, ...):
   voxels (:func:`pvae_lib.convergence.refine`) -- the same staircase geometry.
 
 Solvers: ``lbm`` (``pvae_lib.lbm.permeability``, D3Q19 TRT Lambda = 3/16, Guo force, periodic,
-tau = 1.5, tolerance 1e-6), ``lbmpy`` (the same scheme in lbmpy, ``--peer``, optional extra
+tau = 1.5, tolerance 1e-7), ``lbmpy`` (the same scheme in lbmpy, ``--peer``, optional extra
 ``peer``) and ``stokes2d`` (exact duct flow of the extruded square-pore pattern).
+The body force is ``1e-5 / level**3`` (column ``force``, l.u.): at a fixed force the velocity
+in lattice units grows like ``level**2`` and the Reynolds number like ``level**3``, so fine
+grids would leave Stokes flow (the 16³ sphere array at level 6 reaches Re of about 4, and
+inertia lowers K by tenths of a percent); scaling the force keeps the same physical flow
+(Re about 0.02) at every level.
 ``K`` is along x (array axis 0) in units of the BASE voxel edge squared (a value computed on a
 grid ``level`` times finer is divided by ``level**2``); ``throat_voxels`` is the percolation
 throat width (:func:`pvae_lib.convergence.throat_width`) in voxels of that grid.
@@ -46,7 +51,15 @@ from pvae_lib.lbm import LBMConfig, permeability
 from pvae_lib.stokes2d import stokes2d_permeability
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = LBMConfig(tau=1.5, tolerance=1e-6, max_steps=80_000)
+CONFIG = LBMConfig(tau=1.5, tolerance=1e-7, max_steps=200_000)
+BASE_FORCE = 1e-5  # l.u., at level 1
+
+
+def config_for(level: float) -> LBMConfig:
+    """The study's LBM configuration at ``level``: the same Reynolds number at every level."""
+    from dataclasses import replace
+
+    return replace(CONFIG, force=BASE_FORCE / float(level) ** 3)
 SEED = 2025
 KEY = ["structure", "refinement", "solver", "level"]
 
@@ -88,9 +101,12 @@ def images(structure: str, refinement: str, level: float):
     raise ValueError(structure)
 
 
-def plan(cases, max_level: int, peer: bool):
-    """(structure, refinement, solver, level) tuples, cheapest first within a structure."""
-    levels = [k for k in (1, 2, 3, 4) if k <= max_level]
+def plan(cases, max_level: int, peer: bool, levels=None):
+    """(structure, refinement, solver, level) tuples, cheapest first within a structure.
+
+    ``levels`` (sphere array and pack): these resolution factors instead of 1..``max_level``.
+    """
+    levels = [k for k in (1, 2, 3, 4) if k <= max_level] if levels is None else list(levels)
     out = []
     for s in cases:
         if s == "square_pores":
@@ -120,10 +136,11 @@ def run_case(structure, refinement, solver, level) -> dict:
             K, steps, raw = stokes2d_permeability(img), 0, np.nan
         else:
             slab = np.broadcast_to(img, (2, *img.shape)).copy()
-            K, steps, raw = _lbm(slab, solver)
+            K, steps, raw = _lbm(slab, solver, level)
     else:
         row["throat_voxels"] = throat_width(img, axis=0)
-        K, steps, raw = _lbm(img, solver)
+        K, steps, raw = _lbm(img, solver, level)
+    row["force"] = config_for(level).force if solver != "stokes2d" else np.nan
     row.update(K=to_coarse_units(K, level), steps=steps, seconds=time.perf_counter() - t0,
                K_lbmpy_uncorrected=to_coarse_units(raw, level))
     return row
@@ -140,13 +157,16 @@ def _square_throat(pattern) -> float:
     return float(2.0 * min(ndimage.maximum(dist, labels, index=np.arange(1, n + 1))))
 
 
-def _lbm(img, solver):
+def _lbm(img, solver, level):
+    config = config_for(level)
     if solver == "lbm":
-        res = permeability(img, 0, CONFIG)
+        res = permeability(img, 0, config)
+        if not res.converged:
+            raise RuntimeError(f"LBM run did not converge in {config.max_steps} steps")
         return res.K, res.steps, np.nan
     from pvae_lib.lbm.peer import lbmpy_permeability
 
-    res = lbmpy_permeability(img, 0, CONFIG)
+    res = lbmpy_permeability(img, 0, config)
     if not res["converged"]:
         raise RuntimeError("lbmpy run did not converge")
     return res["K"], res["steps"], res["K_uncorrected"]
@@ -158,11 +178,16 @@ def main(argv=None) -> int:
     parser.add_argument("--max-level", type=int, default=3, help="finest resolution factor (4 where the budget allows)")
     parser.add_argument("--peer", action="store_true", help="also run lbmpy (pip install 'pvae-lib[peer]')")
     parser.add_argument("--only-solver", default=None, help="run only this solver (lbm, lbmpy, stokes2d)")
+    parser.add_argument("--only-refinement", default=None, choices=("rasterised", "split"),
+                        help="run only this refinement")
+    parser.add_argument("--levels", type=int, nargs="+", default=None,
+                        help="sphere array / pack: run these levels instead of 1..--max-level (e.g. --levels 5 6)")
     parser.add_argument("--out", default=str(ROOT / "data" / "grid_convergence.csv"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     table = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=KEY)
-    todo = [c for c in plan(args.cases, args.max_level, args.peer) if args.only_solver in (None, c[2])]
+    todo = [c for c in plan(args.cases, args.max_level, args.peer, args.levels)
+            if args.only_solver in (None, c[2]) and args.only_refinement in (None, c[1])]
     for i, case in enumerate(todo, 1):
         row = run_case(*case)
         print(f"[{i}/{len(todo)}] {row['structure']:>12} {row['refinement']:>10} {row['solver']:>8} "

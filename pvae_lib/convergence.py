@@ -27,12 +27,17 @@ __all__ = [
     "sphere_array",
     "ZICK_HOMSY_SC",
     "zick_homsy_permeability",
+    "sphere_array_permeability",
     "random_spheres",
     "rasterize_spheres",
     "throat_width",
     "Extrapolation",
     "observed_order",
     "richardson",
+    "ErrorModelFit",
+    "fit_error_model",
+    "corner_exponent",
+    "corner_order",
     "summarize",
     "throat_voxels_needed",
 ]
@@ -91,6 +96,36 @@ def zick_homsy_permeability(solid_fraction: float) -> float:
         raise ValueError(f"solid fraction {c} is not tabulated; use one of {sorted(ZICK_HOMSY_SC)}")
     radius = (3.0 * c / (4.0 * np.pi)) ** (1.0 / 3.0)
     return 1.0 / (6.0 * np.pi * radius * ZICK_HOMSY_SC[match[0]])
+
+
+def sphere_array_permeability(solid_fraction) -> np.ndarray:
+    """Permeability of a simple cubic sphere array at any dilute solid fraction, in units of L².
+
+    The drag factor is Sangani and Acrivos's series [1]_ (its first terms are Hasimoto's),
+    ``1 / K* = 1 - 1.7601 c^(1/3) + c - 1.5593 c^2 + 3.9799 c^(8/3) - 3.0734 c^(10/3)``, and
+    ``K / L^2 = 1 / (6 pi (a/L) K*)`` as in :func:`zick_homsy_permeability`. It agrees with
+    Zick and Homsy's table to 0.06 % at c = 0.125 and 0.8 % at c = 0.216. Its use here: a
+    rasterised sphere's voxel solid fraction wanders around ``c`` from grid to grid, and the
+    ratio ``sphere_array_permeability(c) / sphere_array_permeability(c_voxel)`` moves each
+    level's permeability to the exact solid fraction, so that what is left is the shape error.
+
+    Parameters
+    ----------
+    solid_fraction : float or array_like
+        ``c`` in (0, 0.25].
+
+    References
+    ----------
+    .. [1] A. S. Sangani, A. Acrivos, Slow flow through a periodic array of spheres,
+       Int. J. Multiphase Flow 8 (1982) 343-360.
+    """
+    c = np.asarray(solid_fraction, dtype=float)
+    if np.any(c <= 0) or np.any(c > 0.25):
+        raise ValueError(f"the dilute series holds for solid fractions in (0, 0.25], got {solid_fraction}")
+    x = np.cbrt(c)
+    drag = 1.0 / (1.0 - 1.7601 * x + c - 1.5593 * c**2 + 3.9799 * c ** (8 / 3) - 3.0734 * c ** (10 / 3))
+    radius = np.cbrt(3.0 * c / (4.0 * np.pi))
+    return 1.0 / (6.0 * np.pi * radius * drag)
 
 
 def sphere_array(n: int, solid_fraction: float = 0.125) -> np.ndarray:
@@ -306,6 +341,148 @@ def richardson(f, h, order: float | None = None) -> Extrapolation:
     coefficient = (fc - ff) / (hc**order - hf**order)
     value = ff - coefficient * hf**order
     return Extrapolation(float(value), float(order), float(coefficient), assumed)
+
+
+@dataclass
+class ErrorModelFit:
+    """Least-squares fit of ``f(h) = value + sum_i c_i h**p_i`` with fixed orders ``p_i``.
+
+    Attributes
+    ----------
+    value : float
+        The fitted limit ``f(0)``.
+    orders : tuple of float
+        The orders ``p_i`` of the error terms.
+    coefficients : ndarray
+        The ``c_i``.
+    residual : float
+        Root-mean-square misfit of the levels (``nan`` when the fit is exact, i.e. as many
+        levels as unknowns): how well the error model describes the data.
+    """
+
+    value: float
+    orders: tuple
+    coefficients: np.ndarray
+    residual: float
+
+    def predict(self, h) -> np.ndarray:
+        """The model at spacings ``h``."""
+        h = np.asarray(h, dtype=float)
+        return self.value + sum(c * h**p for c, p in zip(self.coefficients, self.orders))
+
+    def error(self, f) -> np.ndarray:
+        """Relative discretisation error ``f / value - 1`` of values ``f``."""
+        return np.asarray(f, dtype=float) / self.value - 1.0
+
+
+def fit_error_model(f, h, orders=(1.0, 2.0)) -> ErrorModelFit:
+    """Extrapolate to ``h -> 0`` with an error model of several fixed orders.
+
+    Richardson's single power ``C h**p`` fails when two errors of different order and sign
+    compete, as on a re-rasterised curved body: the staircase's roughness gives a first-order
+    error, the flow solver a second-order one, and the sequence need not be monotone. Eça and
+    Hoekstra fit such sequences with ``f(h) = f_0 + c_1 h + c_2 h**2`` by least squares
+    ([1]_); with more levels than unknowns the misfit (``residual``) tests the model.
+
+    Parameters
+    ----------
+    f, h : sequences of floats
+        Values and their grid spacings; at least ``len(orders) + 1`` levels.
+    orders : sequence of float
+        Orders of the error terms (default first and second).
+
+    Returns
+    -------
+    ErrorModelFit
+
+    See Also
+    --------
+    richardson : one error term of observed order.
+
+    References
+    ----------
+    .. [1] L. Eça, M. Hoekstra, A procedure for the estimation of the numerical uncertainty
+       of CFD calculations based on grid refinement studies, J. Comput. Phys. 262 (2014) 104-130.
+    """
+    f = np.asarray(f, dtype=float)
+    h = np.asarray(h, dtype=float)
+    orders = tuple(float(p) for p in orders)
+    if f.shape != h.shape or f.ndim != 1:
+        raise ValueError(f"f and h must be 1-D of the same length, got {f.shape} and {h.shape}")
+    if len(f) < len(orders) + 1:
+        raise ValueError(f"{len(orders) + 1} levels are needed for {len(orders)} error terms, got {len(f)}")
+    if not (np.all(np.isfinite(f)) and np.all(h > 0)):
+        raise ValueError("values must be finite and spacings positive")
+    A = np.column_stack([np.ones_like(h)] + [h**p for p in orders])
+    coef, *_ = np.linalg.lstsq(A, f, rcond=None)
+    dof = len(f) - A.shape[1]
+    residual = float(np.sqrt(np.sum((A @ coef - f) ** 2) / dof)) if dof > 0 else float("nan")
+    return ErrorModelFit(float(coef[0]), orders, coef[1:], residual)
+
+
+# --------------------------------------------------------------------------- corner singularities
+
+def corner_exponent(angle: float, flow: str = "stokes") -> float:
+    """Exponent ``lambda`` of the velocity ``~ r**lambda`` near a corner of the fluid domain.
+
+    Parameters
+    ----------
+    angle : float
+        Opening angle ``omega`` of the fluid at the corner (radians): ``3 pi / 2`` at the convex
+        edge of a solid voxel (a re-entrant corner of the fluid), ``pi / 2`` in the corner of a
+        square duct.
+    flow : {'stokes', 'duct'}
+        ``'stokes'``: Stokes flow across the edge, no slip on both walls; ``lambda`` is the
+        smallest root above 0 (other than the spurious ``lambda = 1`` of the symmetric family)
+        of ``sin(lambda omega) = +- lambda sin(omega)`` (Dean and Montagnon; Moffatt [1]_).
+        ``'duct'``: fully developed flow along the edge (a Poisson problem), ``lambda = pi / omega``.
+
+    Returns
+    -------
+    float
+        ``lambda``; below 1 the velocity gradient is infinite at the corner. ``inf`` for
+        Stokes corners narrower than about 146 degrees, whose roots are all complex with real
+        parts above 1 (Moffatt's eddies): no singularity limits the order there.
+
+    See Also
+    --------
+    corner_order : the convergence order this exponent allows.
+
+    References
+    ----------
+    .. [1] H. K. Moffatt, Viscous and resistive eddies near a sharp corner, J. Fluid Mech. 18
+       (1964) 1-18.
+    """
+    from scipy.optimize import brentq
+
+    omega = float(angle)
+    if not 0 < omega < 2 * np.pi:
+        raise ValueError(f"angle must lie in (0, 2 pi) radians, got {angle}")
+    if flow == "duct":
+        return float(np.pi / omega)
+    if flow != "stokes":
+        raise ValueError(f"flow must be 'stokes' or 'duct', got {flow!r}")
+    roots = []
+    grid = np.linspace(1e-6, 4.0, 40_001)
+    for sign in (1.0, -1.0):
+        g = np.sin(grid * omega) - sign * grid * np.sin(omega)
+        for i in np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]:
+            lam = brentq(lambda x: np.sin(x * omega) - sign * x * np.sin(omega), grid[i], grid[i + 1], xtol=1e-14)
+            if not (sign > 0 and abs(lam - 1.0) < 1e-9):
+                roots.append(lam)
+    return float(min(roots)) if roots else float("inf")
+
+
+def corner_order(angle: float, flow: str = "stokes", scheme_order: float = 2.0) -> float:
+    """Convergence order of the permeability on a fixed geometry with such corners.
+
+    The error of an integral quantity such as the flux converges at twice the rate of the
+    energy-norm error, ``h**(2 lambda)``, where ``lambda`` is :func:`corner_exponent`; it
+    cannot beat the scheme's own order. A voxel staircase has fluid corners of ``3 pi / 2``
+    at every convex solid edge, hence ``2 * 0.5445 = 1.09`` for flow across the edges and
+    ``4/3`` for flow along them, while walls without convex edges keep second order.
+    """
+    return float(min(scheme_order, 2.0 * corner_exponent(angle, flow)))
 
 
 # --------------------------------------------------------------------------- study tables
