@@ -127,6 +127,10 @@ class DesignSection:
     n_designs: int = 4  # distinct designs shown per target (one-to-many)
     exact_jobs: int = 1  # worker processes for the exact K11 (~2.5 ms per 40² image; 2 gave no gain on 2 cores)
     pca_samples: int = 3000  # encoded samples in the latent-space figures (paper: all 48,831)
+    # beyond the paper: exact solver calls per target of the image-space refinement
+    # (pvae_lib.design.refine), and candidate moves per target and round
+    refine_calls: int = 200
+    refine_moves_per_round: int = 16
 
 
 #: Changes of the foam pVAE against ``Profile.pvae`` (:func:`pvae_lib.models.foam.foam_pvae_section`), as
@@ -232,6 +236,7 @@ SMOKE_CAPS = {
     "design.loop_max_iterations": 3,
     "design.n_designs": 2,
     "design.pca_samples": 32,
+    "design.refine_calls": 8,
 }
 
 #: Fields a smoke run keeps as they are: shapes (sizes, filters, widths, latent sizes, batch sizes,
@@ -245,7 +250,8 @@ SMOKE_KEPT = {
     "pvae": ("latent_dim", "base_filters", "batch_size", "learning_rate", "learning_rate_regressor",
              "learning_rate_joint", "joint_train_decoder", "beta", "lam", "regressor_units", "patience", "augment",
              "schedule"),
-    "design": ("learning_rate", "batch_size", "tol", "loop_learning_rate", "loop_modes", "exact_jobs"),
+    "design": ("learning_rate", "batch_size", "tol", "loop_learning_rate", "loop_modes", "exact_jobs",
+               "refine_moves_per_round"),
 }
 
 
