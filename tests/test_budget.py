@@ -149,3 +149,12 @@ def test_pvae_info_rejects_a_bad_profile_in_one_line():
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "--profile" in lines[0] and "huge" in lines[0], res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_intro_tables_ignore_the_smoke_switch(monkeypatch):
+    from pvae_lib.budget import budget_markdown
+
+    monkeypatch.delenv("PVAE_SMOKE", raising=False)
+    real = budget_markdown()
+    monkeypatch.setenv("PVAE_SMOKE", "1")
+    assert budget_markdown() == real
