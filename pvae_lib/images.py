@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["as_pore_array", "porosity", "percolates", "require_pore_space"]
+__all__ = ["as_pore_array", "porosity", "percolates", "periodic_label", "require_pore_space"]
 
 _AXIS_NAMES = {"x": 0, "y": 1, "z": 2}
 
@@ -122,3 +122,54 @@ def percolates(image, axis: int | str = 0) -> bool:
     outlet = np.unique(np.take(labels, -1, axis=axis))
     common = np.intersect1d(inlet[inlet > 0], outlet[outlet > 0])
     return common.size > 0
+
+
+def periodic_label(pores, periodic_axes, structure=None):
+    """Label the pore clusters of an image whose faces normal to ``periodic_axes`` wrap around.
+
+    Clusters found by :func:`scipy.ndimage.label` that touch each other across a periodic face
+    are merged (connected components of the touching pairs,
+    :func:`scipy.sparse.csgraph.connected_components`).
+
+    Parameters
+    ----------
+    pores : ndarray of bool
+        2-D or 3-D image, ``True`` = pore.
+    periodic_axes : iterable of int
+        Array axes whose two end faces are neighbours.
+    structure : ndarray, optional
+        Connectivity passed to :func:`scipy.ndimage.label` (default: face connectivity).
+
+    Returns
+    -------
+    labels : ndarray of int
+        0 = solid, ``1..count`` the merged clusters, numbered in the order of their first
+        ``ndimage`` label.
+    count : int
+    wraps : ndarray of bool, shape (count,)
+        True for a cluster joined across a periodic face.
+
+    See Also
+    --------
+    percolates : the same clusters without periodic faces.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    labels, n = ndimage.label(pores, structure)
+    pairs = []
+    for ax in periodic_axes:
+        lo, hi = np.take(labels, 0, axis=ax).ravel(), np.take(labels, -1, axis=ax).ravel()
+        both = (lo > 0) & (hi > 0)
+        pairs.append(np.stack([lo[both], hi[both]], axis=1))
+    pairs = np.concatenate(pairs, axis=0) - 1 if pairs else np.zeros((0, 2), dtype=np.int64)
+    if n == 0 or len(pairs) == 0:
+        return labels, n, np.zeros(n, dtype=bool)
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    count, component = connected_components(graph, directed=False)
+    crossing = np.zeros(n, dtype=bool)
+    crossing[pairs.ravel()] = True
+    wraps = np.zeros(count, dtype=bool)
+    np.logical_or.at(wraps, component, crossing)
+    return np.concatenate([[0], component + 1])[labels], count, wraps
+

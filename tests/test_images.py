@@ -52,3 +52,18 @@ def test_axis_names():
         normalize_axis("w", 3)
     with pytest.raises(ValueError):
         normalize_axis(3, 3)
+
+
+def test_periodic_label_merges_clusters_across_periodic_faces():
+    from pvae_lib.images import periodic_label
+
+    image = np.zeros((6, 5), dtype=bool)
+    image[0, 1] = image[-1, 1] = True  # one pore split by the face normal to axis 0
+    image[2:4, 3] = True  # a pore inside the image
+    labels, count, wraps = periodic_label(image, (0,))
+    assert count == 2 and labels[0, 1] == labels[-1, 1] == 1 and labels[2, 3] == 2
+    assert wraps.tolist() == [True, False]
+    # without the periodic face the split pore stays two clusters
+    labels, count, wraps = periodic_label(image, ())
+    assert count == 3 and not wraps.any()
+    assert periodic_label(np.zeros((3, 3), dtype=bool), (0, 1))[1] == 0

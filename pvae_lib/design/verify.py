@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..images import periodic_label
+
 __all__ = [
     "scaled_error",
     "duct_flow_evaluator",
@@ -93,7 +95,6 @@ def duct_flow_evaluator(n_jobs: int = 1):
     return evaluate
 
 
-_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)  # 4-connectivity (the 5-point stencil)
 
 
 def _periodic_components(image: np.ndarray):
@@ -101,38 +102,7 @@ def _periodic_components(image: np.ndarray):
 
     ``wraps[c]`` is True when component ``c + 1`` is joined across a periodic face.
     """
-    from scipy import ndimage
-
-    labels, count = ndimage.label(image, _CROSS)
-    if count == 0:
-        return labels, 0, np.zeros(0, bool)
-    pairs = []
-    for a, b in ((labels[0, :], labels[-1, :]), (labels[:, 0], labels[:, -1])):
-        both = (a > 0) & (b > 0)
-        if both.any():
-            pairs.append(np.stack([a[both], b[both]], axis=1))
-    if not pairs:
-        return labels, count, np.zeros(count, bool)
-    parent = np.arange(count + 1)
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    crossing = np.zeros(count + 1, bool)
-    for a, b in np.concatenate(pairs, axis=0):
-        crossing[a] = crossing[b] = True
-        ra, rb = find(int(a)), find(int(b))
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(count + 1)])
-    wraps_root = np.zeros(count + 1, bool)
-    np.logical_or.at(wraps_root, roots, crossing)
-    uniq, new = np.unique(roots[1:], return_inverse=True)
-    remap = np.concatenate([[0], new + 1])
-    return remap[labels], len(uniq), wraps_root[uniq]
+    return periodic_label(image, (0, 1))  # face (4-) connectivity: the 5-point stencil's
 
 
 class ComponentDuctFlow:

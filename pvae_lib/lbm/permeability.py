@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..images import as_pore_array, normalize_axis, percolates, porosity, require_pore_space
+from ..images import as_pore_array, normalize_axis, percolates, periodic_label, porosity, require_pore_space
 from .config import LBMConfig
 from .solver import LBMResult, simulate
 
@@ -89,33 +89,14 @@ def darcy_permeability(mean_velocity: float, gradient: float, viscosity: float) 
 def percolates_periodic(pores: np.ndarray, axis: int) -> bool:
     """Like :func:`pvae_lib.images.percolates`, but the faces parallel to ``axis`` wrap around.
 
-    Pore clusters touching across a periodic face are merged (union-find on the labels)
+    Pore clusters touching across a periodic face are merged (:func:`pvae_lib.images.periodic_label`)
     before checking that one cluster touches both faces normal to ``axis``.
     """
-    from scipy import ndimage
-
-    labels, n = ndimage.label(pores)
+    labels, n, _ = periodic_label(pores, [a for a in range(pores.ndim) if a != axis])
     if n == 0:
         return False
-    parent = np.arange(n + 1)
-
-    def root(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a in range(pores.ndim):
-        if a == axis:
-            continue
-        lo, hi = np.take(labels, 0, axis=a).ravel(), np.take(labels, -1, axis=a).ravel()
-        for p, q in set(zip(lo[(lo > 0) & (hi > 0)].tolist(), hi[(lo > 0) & (hi > 0)].tolist())):
-            rp, rq = root(p), root(q)
-            if rp != rq:
-                parent[rp] = rq
-    inlet = {root(x) for x in np.unique(np.take(labels, 0, axis=axis)) if x > 0}
-    outlet = {root(x) for x in np.unique(np.take(labels, -1, axis=axis)) if x > 0}
-    return bool(inlet & outlet)
+    inlet, outlet = np.unique(np.take(labels, 0, axis=axis)), np.unique(np.take(labels, -1, axis=axis))
+    return bool(np.intersect1d(inlet[inlet > 0], outlet[outlet > 0]).size)
 
 
 def _flows(pores, axis, config) -> bool:
