@@ -111,14 +111,22 @@ def free_positions(corners, shape, pore_size: int) -> np.ndarray:
     return free
 
 
+def _intersect(a, b, s: int) -> np.ndarray:
+    """Whether squares of edge ``s`` at corners ``a`` and ``b`` (broadcast, last axis (row, col)) intersect.
+
+    The generator's rule (:func:`pvae_lib.data.synthetic.place_squares`): both offsets below ``s``;
+    sharing an edge is allowed.
+    """
+    return (np.abs(a - b) < s).all(-1)
+
+
 def check_squares(corners, shape, pore_size: int) -> None:
     """Raise ``ValueError`` unless the squares obey the generator's rules (in bounds, no intersection)."""
     corners = np.asarray(corners, dtype=np.int64).reshape(-1, 2)
     s = int(pore_size)
     if len(corners) and ((corners < 0).any() or (corners[:, 0] > shape[0] - s).any() or (corners[:, 1] > shape[1] - s).any()):
         raise ValueError("a square lies (partly) outside the image")
-    d = np.abs(corners[:, None, :] - corners[None, :, :])
-    clash = (d[..., 0] < s) & (d[..., 1] < s)
+    clash = _intersect(corners[:, None, :], corners[None, :, :], s)
     np.fill_diagonal(clash, False)
     if clash.any():
         raise ValueError("two squares intersect")
@@ -136,8 +144,7 @@ def _moves(corners, shape, s, n_min, n_max, pore_gap, rng):
         steps = (_DIRECTIONS[None, :, :] * np.arange(1, s + 1)[:, None, None]).reshape(-1, 2)  # (4s, 2)
         new = corners[:, None, :] + steps[None]  # (K, 4s, 2)
         inside = (new >= 0).all(-1) & (new[..., 0] <= shape[0] - s) & (new[..., 1] <= shape[1] - s)
-        d = np.abs(new[:, :, None, :] - corners[None, None, :, :])  # (K, 4s, K, 2)
-        clash = (d[..., 0] < s) & (d[..., 1] < s)
+        clash = _intersect(new[:, :, None, :], corners[None, None, :, :], s)  # (K, 4s, K)
         clash[np.arange(K), :, np.arange(K)] = False  # a square never clashes with its old self
         ok = inside & ~clash.any(-1)
         i, j = np.nonzero(ok)

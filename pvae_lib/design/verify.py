@@ -354,6 +354,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
     -------
     VerifiedSelection
     """
+    from .interpolation import binarize
     from .latent import decode
 
     t0 = time.perf_counter()
@@ -380,10 +381,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
 
         starts = tqdm(starts, desc="decode candidates", unit="batch")
     for s in starts:
-        x = decode(model, flat[s:s + batch_size], batch_size=batch_size)
-        if x.ndim >= 3 and x.shape[-1] == 1:
-            x = x[..., 0]
-        parts.append(x > threshold)
+        parts.append(binarize(decode(model, flat[s:s + batch_size], batch_size=batch_size), threshold))
     images = np.concatenate(parts, axis=0)
     t_dec = time.perf_counter()
     calls0, solves0 = cache.calls, getattr(cache.evaluator, "solves", 0)
