@@ -390,36 +390,51 @@ def format_seconds(s: float) -> str:
     return f"{s / 86400:.2g} d"
 
 
-def _markdown_rows(profile_name: str, table: pd.DataFrame) -> list[str]:
-    rows = []
+def _markdown_rows(profile_name: str, table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Rows of the memory table and of the time table for one profile."""
+    memory, time = [], []
     for _, r in table.iterrows():
         fits = "yes" if r.fits else "**no**"
-        cells = [f"`{profile_name}`", r.model, f"{r.input} (batch {r.batch}, {r.n_train:,} train)",
-                 format_count(r.params), format_bytes(r.activation_bytes), format_bytes(r.memory_bytes), fits,
-                 format_count(r.forward_flops, "FLOP"),
-                 *(format_seconds(r[f"seconds_{g}_{p}"]) for g in GPUS for p in ("fp32", "fp16"))]
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
+        head = [f"`{profile_name}`", r.model]
+        memory.append("| " + " | ".join(head + [
+            f"{r.input} (batch {r.batch}, {r.n_train:,} train)", format_count(r.params),
+            format_bytes(r.activation_bytes), format_bytes(r.memory_bytes), fits,
+            format_count(r.forward_flops, "FLOP")]) + " |")
+        time.append("| " + " | ".join(head + [format_seconds(r[f"seconds_{g}_{p}"])
+                                              for g in GPUS for p in ("fp32", "fp16")]) + " |")
+    return memory, time
 
 
-def budget_markdown(profiles=("quick", "paper"), efficiency: float = EFFICIENCY) -> str:
-    """Markdown table of :func:`budget_table` for ``profiles``, with the assumptions under it.
+def _header(columns) -> list[str]:
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
+def budget_markdown(profiles=None, efficiency: float = EFFICIENCY) -> str:
+    """Markdown tables of :func:`budget_table` for ``profiles``, with the assumptions under them.
+
+    ``profiles``: :class:`~pvae_lib.profiles.Profile` objects or names (names follow
+    ``$PVAE_SMOKE``); default the real ``quick`` and ``paper`` profiles, also under
+    ``PVAE_SMOKE=1`` (the introduction shows these).
 
     Returns
     -------
     str
-        A pipe table (one row per profile and model) and a paragraph of assumptions.
+        Two pipe tables, one row per profile and model each (size and memory; estimated time
+        per epoch), and a paragraph of assumptions.
     """
-    gpu_cols = [f"{g} {p} / epoch" for g in GPUS for p in ("fp32", "fp16")]
-    header = ["profile", "model", "input", "params", "activations", "memory / step",
-              f"fits {MEMORY_LIMIT_GIB:g} GiB", "forward / sample", *gpu_cols]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    memory = _header(["profile", "model", "input", "params", "activations", "memory / step",
+                      f"fits {MEMORY_LIMIT_GIB:g} GiB", "forward / sample"])
+    time = _header(["profile", "model", *(f"{g} {p} / epoch" for g in GPUS for p in ("fp32", "fp16"))])
     analytic = []
-    for name in profiles:
-        # the real profiles, also when PVAE_SMOKE=1 is set (the introduction shows these)
-        table = budget_table(get_profile(name, smoke=False), efficiency)
-        lines += _markdown_rows(name, table)
-        analytic += [f"`{name}` {r.model}" for _, r in table.iterrows() if r.counted == "analytic"]
+    if profiles is None:
+        profiles = [get_profile(name, smoke=False) for name in ("quick", "paper")]
+    for profile in profiles:
+        profile = get_profile(profile) if isinstance(profile, str) else profile
+        table = budget_table(profile, efficiency)
+        rows_memory, rows_time = _markdown_rows(profile.name, table)
+        memory += rows_memory
+        time += rows_time
+        analytic += [f"`{profile.name}` {r.model}" for _, r in table.iterrows() if r.counted == "analytic"]
     peaks = "; ".join(f"{g}: {p['fp32'] / 1e12:g} TFLOP/s fp32, {p['fp16'] / 1e12:g} TFLOP/s fp16 tensor"
                       for g, p in GPUS.items())
     notes = (
@@ -427,13 +442,13 @@ def budget_markdown(profiles=("quick", "paper"), efficiency: float = EFFICIENCY)
         f"4 bytes x 2 (forward values kept for the backward pass, and their gradients), plus parameters x "
         f"4 bytes x 4 (weights, gradients, Adam's two moments); cuDNN workspace not included. "
         f"FLOPs count the convolution and dense multiply-adds (x2) of one forward pass; a training step "
-        f"is taken as 3x the forward pass. Times per epoch are estimates: training FLOPs x training "
-        f"samples / ({EFFICIENCY:.0%} of the peak; {peaks})."
+        f"is taken as 3x the forward pass. Times per epoch (second table) are estimates: training FLOPs x "
+        f"training samples / ({efficiency:.0%} of the peak; {peaks})."
     )
     if analytic:
         notes += (" Counted analytically, not built (over "
                   f"{format_count(BUILD_PARAM_LIMIT)} parameters): " + ", ".join(analytic) + ".")
-    return "\n".join(lines) + "\n\n" + notes
+    return "\n".join(memory) + "\n\n" + "\n".join(time) + "\n\n" + notes
 
 
 # ---------------------------------------------------------------------------------------- intro.md
@@ -491,7 +506,7 @@ def main(argv=None) -> int:
         if stale:
             print(f"{INTRO}: stale blocks {stale}; run python -m pvae_lib.budget --write-intro", file=sys.stderr)
         return 1 if stale else 0
-    print(budget_markdown((args.profile,) if args.profile else ("quick", "paper")))
+    print(budget_markdown((args.profile,) if args.profile else None))
     return 0
 
 

@@ -158,3 +158,15 @@ def test_intro_tables_ignore_the_smoke_switch(monkeypatch):
     real = budget_markdown()
     monkeypatch.setenv("PVAE_SMOKE", "1")
     assert budget_markdown() == real
+
+
+def test_pvae_info_under_the_smoke_switch_prints_the_smoke_profile():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PVAE_SMOKE": "1"}
+    out = subprocess.run([sys.executable, "-m", "pvae_lib", "info", "--profile", "quick"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "quick+smoke" in out.stdout

@@ -59,5 +59,5 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"profile: {profile.name} (from {source})")
     print(f"device: {device_summary(tf)}")
     print()
-    print(budget_markdown((profile.name,)))
+    print(budget_markdown((profile,)))
     return 0
