@@ -6,10 +6,16 @@ The MyST markdown file is the source of truth; run this after editing a chapter:
     python .ci/sync_notebooks.py --check  # exit 1 if any pair is out of sync
 
 The book's repository is written in one place, ``repository`` (``url``, ``branch``) in
-``_config.yml``. This script also writes it into its copies: the Colab install line of every
+``_config.yml``. This script also writes it into its copies: the Colab install cell of every
 chapter (``repo = "pvae-lib @ git+<url>@<branch>"``), the chapter template in CONTRIBUTING.md
 and ``pvae_lib.REPOSITORY_URL`` (the installed package cannot read ``_config.yml``);
 ``--check`` fails when one of them differs.
+
+The Colab install cell (the first code cell of every chapter, tagged ``remove-cell``) is the
+same everywhere and written whole from :data:`INSTALL_CELL`: ``pip install --no-deps`` of the
+package (from the repository, or from ``$PVAE_INSTALL`` when set: tests/test_colab.py installs
+a wheel through the same lines), then ``extras``, the dependencies of pyproject.toml that are
+not in :data:`COLAB_PROVIDES` (:func:`colab_extras`), so the list is never typed by hand.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import argparse
 import hashlib
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import jupytext
@@ -29,6 +36,40 @@ ROOT = Path(__file__).resolve().parents[1]
 GITHUB_URL = re.compile(r"https://github\.com/(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9_.-]+)")
 #: The Colab install line of a chapter (and of the template in CONTRIBUTING.md).
 INSTALL_LINE = re.compile(r'^(?P<indent>[ \t]*)repo = "pvae-lib @ git\+[^"\n]*"[ \t]*$', re.MULTILINE)
+#: A ``remove-cell`` code cell of a MyST file: header, body, closing fence.
+REMOVE_CELL = re.compile(r"(?P<head>^```\{code-cell\}[^\n]*\n:tags: \[remove-cell\]\n\n)"
+                         r"(?P<body>(?:(?!```).*\n)*?)(?P<tail>^```[ \t]*$)", re.MULTILINE)
+
+#: What Colab's runtime provides and its install cell therefore never installs: pip would
+#: replace a working TensorFlow (GPU build) or numpy under the running kernel, and Colab's
+#: frontend needs its own ipywidgets. Every other dependency of pyproject.toml is in the
+#: cell's ``extras`` (pip skips those Colab already has). tests/test_colab.py runs a chapter
+#: in a virtual environment of exactly these distributions (and their requirements).
+COLAB_PROVIDES = ("tensorflow", "keras", "ipywidgets", "numpy", "scipy", "matplotlib", "seaborn", "pandas")
+#: Environment variable the install cell reads for another source of the package (a wheel).
+INSTALL_OVERRIDE = "PVAE_INSTALL"
+
+#: Body of the Colab install cell: ``{requirement}`` (:func:`install_requirement`) and
+#: ``{extras}`` (one indented line per :func:`colab_extras` entry) are filled in.
+INSTALL_CELL = """\
+# Colab only: install pvae_lib. TensorFlow and ipywidgets come with Colab
+# and are never reinstalled.
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    repo = "{requirement}"
+    # another source of the same package, e.g. a wheel (tests/test_colab.py)
+    repo = os.environ.get("{override}", repo)
+    subprocess.run([*pip, "--no-deps", repo], check=True)
+    # pvae-lib's other dependencies (pyproject.toml); pip skips those Colab has
+    extras = [
+{extras}
+    ]
+    subprocess.run([*pip, *extras], check=True)
+"""
 #: The package's copy of the URL in pvae_lib/__init__.py.
 PACKAGE_LINE = re.compile(r'^REPOSITORY_URL = "[^"\n]*"[ \t]*$', re.MULTILINE)
 
@@ -61,6 +102,24 @@ def install_requirement(url: str, branch: str) -> str:
     return f"pvae-lib @ git+{url}@{branch}"
 
 
+def requirement_name(requirement: str) -> str:
+    """Normalised distribution name of a PEP 508 requirement (``"dask[distributed]>=1"`` -> ``"dask"``)."""
+    return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def colab_extras(root: Path = ROOT) -> list[str]:
+    """Dependencies of pyproject.toml that Colab lacks or may lack: all but :data:`COLAB_PROVIDES`."""
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [r.replace(" ", "") for r in project["dependencies"] if requirement_name(r) not in COLAB_PROVIDES]
+
+
+def install_cell(url: str, branch: str, extras: list[str]) -> str:
+    """Source of the Colab install cell (without the MyST fence and tags)."""
+    lines = "\n".join(f'        "{r}",' for r in extras)
+    return INSTALL_CELL.format(requirement=install_requirement(url, branch), override=INSTALL_OVERRIDE,
+                               extras=lines)
+
+
 def chapter_sources(root: Path = ROOT) -> list[Path]:
     """Every jupytext MyST chapter under ``book/``."""
     out = []
@@ -71,16 +130,20 @@ def chapter_sources(root: Path = ROOT) -> list[Path]:
     return out
 
 
-def _with_install_line(text: str, url: str, branch: str, name: str) -> str:
-    line = f'repo = "{install_requirement(url, branch)}"'
-    new, count = INSTALL_LINE.subn(lambda m: m["indent"] + line, text)
-    if count == 0:
-        raise ValueError(f"{name}: no Colab install line `repo = \"pvae-lib @ git+...\"` found")
-    return new
+def _with_install_cell(text: str, url: str, branch: str, name: str, extras: list[str]) -> str:
+    """``text`` with its one Colab install cell (a remove-cell that mentions google.colab)
+    rewritten from :data:`INSTALL_CELL`."""
+    cells = [m for m in REMOVE_CELL.finditer(text) if "google.colab" in m["body"]]
+    if len(cells) != 1 or not INSTALL_LINE.search(cells[0]["body"]):
+        raise ValueError(f"{name}: expected one Colab install cell (remove-cell with `google.colab` and"
+                         f" `repo = \"pvae-lib @ git+...\"`), found {len(cells)}")
+    cell = cells[0]
+    return text[:cell.start("body")] + install_cell(url, branch, extras) + text[cell.end("body"):]
 
 
 def repository_copies(root: Path = ROOT, url: str | None = None, branch: str | None = None) -> dict[Path, str]:
-    """Every file that holds a copy of the repository URL, with the text it should have.
+    """Every file that holds a copy of the repository URL (and the Colab install cell), with the
+    text it should have.
 
     ``url``/``branch`` default to ``_config.yml``'s (the tests pass others to check the
     rewrite).
@@ -88,9 +151,10 @@ def repository_copies(root: Path = ROOT, url: str | None = None, branch: str | N
     if url is None or branch is None:
         config_url, config_branch = repository(root)
         url, branch = url or config_url, branch or config_branch
+    extras = colab_extras(root)
     out = {}
     for md in [*chapter_sources(root), root / "CONTRIBUTING.md"]:
-        out[md] = _with_install_line(md.read_text(encoding="utf-8"), url, branch, md.name)
+        out[md] = _with_install_cell(md.read_text(encoding="utf-8"), url, branch, md.name, extras)
     package = root / "pvae_lib" / "__init__.py"
     text = package.read_text(encoding="utf-8")
     new, count = PACKAGE_LINE.subn(f'REPOSITORY_URL = "{url}"', text)
@@ -104,7 +168,8 @@ def expected_notebook(md: Path, text: str | None = None) -> nbformat.NotebookNod
     """The paired notebook of chapter ``md`` (of ``text``, its expected content, when given;
     by default the chapter with the install line of ``_config.yml``'s repository)."""
     if text is None:
-        text = _with_install_line(md.read_text(encoding="utf-8"), *repository(md.parents[1]), md.name)
+        root = md.parents[1]
+        text = _with_install_cell(md.read_text(encoding="utf-8"), *repository(root), md.name, colab_extras(root))
     nb = jupytext.reads(text, fmt="md:myst")
     for position, cell in enumerate(nb.cells):
         if cell.cell_type == "code":

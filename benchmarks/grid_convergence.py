@@ -1,7 +1,7 @@
 """Grid convergence of the permeability labels, with lbmpy as an independent peer LBM.
 
     python benchmarks/grid_convergence.py [--cases sphere_array sphere_pack square_pores foam]
-        [--max-level 3] [--peer] [--out data/grid_convergence.csv]
+        [--max-level 3] [--peer] [--out pvae_lib/data/shipped/grid_convergence.csv]
 
 Every structure is computed at several resolutions; ``level`` is the resolution factor
 relative to the base image (1 = base, 2 = every voxel edge halved, ...):
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
                         help="run only this refinement")
     parser.add_argument("--levels", type=int, nargs="+", default=None,
                         help="sphere array / pack: run these levels instead of 1..--max-level (e.g. --levels 5 6)")
-    parser.add_argument("--out", default=str(ROOT / "data" / "grid_convergence.csv"))
+    parser.add_argument("--out", default=str(ROOT / "pvae_lib" / "data" / "shipped" / "grid_convergence.csv"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     table = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=KEY)

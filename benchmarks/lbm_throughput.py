@@ -1,23 +1,67 @@
 """LBM throughput (MLUPS) of the TensorFlow engine next to the plain NumPy reference.
 
     python benchmarks/lbm_throughput.py [--sizes 64 100] [--steps 200] [--time-to-k]
-        [--out _build/benchmarks/lbm_throughput.json]
+        [--batch-sizes 1 4 16] [--batch-edge 64] [--out _build/benchmarks/lbm_throughput.json]
 
 MLUPS count every voxel (solid included). Prints a table and writes JSON (atomically).
 Same code as ``pvae bench lbm``. Timings are never asserted in tests.
+
+The batch sweep (``--batch-sizes``; none given = skipped) runs B random sphere packs of edge
+``--batch-edge`` (default: the smallest of ``--sizes``) together in one compiled call
+(``pvae_lib.lbm.simulate_batch``) for ``--steps`` steps and reports MLUPS over all B samples,
+counting every voxel like the table above ("MLUPS"), and the fluid nodes actually updated
+("fluid MLUPS"). Compilation is excluded (a one-step warm-up run compiles first).
 """
 from __future__ import annotations
 
 import argparse
 import resource
 import sys
+import time
 
 import numpy as np
 
 from pvae_lib.fileio import write_json_atomic
-from pvae_lib.lbm.benchmark import random_sphere_pack, run_benchmark, time_to_permeability
+from pvae_lib.lbm.benchmark import _device, random_sphere_pack, run_benchmark, time_to_permeability
 from pvae_lib.lbm.config import LBMConfig
+from pvae_lib.lbm.solver import simulate_batch
 from pvae_lib.results import build_dir
+
+
+def run_batch_benchmark(size: int, batch_size: int, steps: int = 200, porosity: float = 0.6,
+                        config: LBMConfig | None = None, seed: int = 0) -> dict:
+    """MLUPS of ``batch_size`` sphere packs (edge ``size``) run together by ``simulate_batch``.
+
+    Sample ``b`` is ``random_sphere_pack(size, porosity, rng=seed + b)``, so batch sizes share
+    their first samples. A one-step run compiles first (XLA compiles per joined-lattice size);
+    the timed run does exactly ``steps`` steps in one compiled call (no early stop).
+    """
+    images = [random_sphere_pack(size, porosity, rng=np.random.default_rng(seed + b))
+              for b in range(batch_size)]
+    base = config or LBMConfig()
+    timed = base.replace(max_steps=steps, check_interval=steps, min_steps=steps, tolerance=1e-300)
+    simulate_batch(images, base.replace(max_steps=1, check_interval=1, min_steps=1), 0)  # compile
+    t0 = time.perf_counter()
+    runs = simulate_batch(images, timed, 0)
+    wall = time.perf_counter() - t0
+    seconds = runs[0].seconds  # the batched time loop, shared by all samples
+    voxels = batch_size * images[0].size
+    fluid = sum(r.n_fluid for r in runs)
+    return {
+        "size": size,
+        "batch_size": batch_size,
+        "voxels": int(voxels),
+        "fluid_nodes": int(fluid),
+        "porosity": float(np.mean([im.mean() for im in images])),
+        "steps": steps,
+        "seconds": seconds,
+        "wall_seconds": wall,
+        "mlups": voxels * steps / seconds / 1e6,
+        "fluid_mlups": fluid * steps / seconds / 1e6,
+        "device": _device(),
+        "collision": base.collision,
+        "dtype": base.dtype,
+    }
 
 
 def main(argv=None) -> int:
@@ -27,14 +71,31 @@ def main(argv=None) -> int:
     parser.add_argument("--numpy-steps", type=int, default=10)
     parser.add_argument("--time-to-k", action="store_true", help="also time converged K in 3 directions at 64^3")
     parser.add_argument("--foam", action="store_true", help="use a Voronoi foam (pvae_lib.data.foam) for --time-to-k")
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[1, 4, 16],
+                        help="samples per compiled call in the batch sweep (none: skip the sweep)")
+    parser.add_argument("--batch-edge", type=int, default=None,
+                        help="edge of the batch sweep's samples (default: smallest of --sizes)")
     parser.add_argument("--out", default=str(build_dir() / "benchmarks" / "lbm_throughput.json"))
     args = parser.parse_args(argv)
+    if any(b < 1 for b in args.batch_sizes):
+        parser.error(f"--batch-sizes must be positive, got {args.batch_sizes}")
     rows = [run_benchmark(n, steps=args.steps, numpy_steps=args.numpy_steps) for n in args.sizes]
     print(f"{'size':>6} {'porosity':>9} {'TF MLUPS':>9} {'NumPy MLUPS':>12} {'speed-up':>9}  device")
     for r in rows:
         print(f"{r['size']:>5}^3 {r['porosity']:9.3f} {r['tf_mlups']:9.2f} {r['numpy_mlups']:12.2f} "
               f"{r['speedup']:9.1f}  {r['device']}")
     report = {"throughput": rows}
+    if args.batch_sizes:
+        edge = args.batch_edge or min(args.sizes)
+        batch_rows = [run_batch_benchmark(edge, b, steps=args.steps) for b in args.batch_sizes]
+        print(f"batched runs (simulate_batch), {edge}^3 sphere packs, {args.steps} steps:")
+        print(f"{'batch':>6} {'voxels':>10} {'MLUPS':>9} {'fluid MLUPS':>12} {'vs batch 1':>11}  device")
+        base = batch_rows[0]["mlups"] if args.batch_sizes[0] == 1 else None
+        for r in batch_rows:
+            ratio = f"{r['mlups'] / base:11.2f}" if base else f"{'-':>11}"
+            print(f"{r['batch_size']:>6} {r['voxels']:>10} {r['mlups']:9.2f} {r['fluid_mlups']:12.2f} {ratio}  "
+                  f"{r['device']}")
+        report["batch"] = batch_rows
     if args.time_to_k:
         if args.foam:
             from pvae_lib.data.foam import FoamConfig, generate_foams

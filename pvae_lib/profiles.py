@@ -48,7 +48,7 @@ class DataSection:
     synthetic_min_pores: int = 10
     synthetic_max_pores: int = 40
     synthetic_samples: int = 3000  # paper: 48,831
-    synthetic_lbm_check: int = 12  # paper: 2,800 LBM-labelled samples
+    synthetic_lbm_check: int = 4  # samples the microstructures chapter checks with the 3-D LBM (paper: 2,800 LBM labels)
     foam_volume_size: int = 96  # edge of each generated foam volume (voxels)
     foam_subvolume_size: int = 32  # paper: 100 (sub-volumes of the CT scans, Sec. 5.1)
     foam_stride: int = 32
@@ -56,6 +56,7 @@ class DataSection:
     foam_cells_per_subvolume: float = 2.0  # Voronoi cell size = foam_subvolume_size / this
     foam_porosity: float = 0.85  # porosity of the uncompressed foam (open-cell polymer foam)
     foam_lbm_samples: int = 3  # sub-volumes per strain labelled with the 3-D LBM in the chapter
+    foam_slerp_steps: int = 11  # points of the foam chapter's slerp walk, each checked by 3 LBM runs (paper: 100)
     label_workers: int = 2  # processes for the stokes2d labelling
 
 
@@ -105,9 +106,9 @@ class DesignSection:
     """Latent analysis, interpolation and inverse design (paper Sections 3.3, 4.3-4.5).
 
     Inverse design runs in stages: all ``n_targets x n_starts`` starts with the cheap direct
-    loss (regressor on z, up to ``max_iterations`` steps), then the best start of each target
-    is refined with the decode -> re-encode -> regress loop (paper Fig. 4) for up to
-    ``loop_max_iterations`` steps, once per mode in ``loop_modes``. Stopping: mean L2 < ``tol``
+    loss (regressor on z, up to ``max_iterations`` steps), then the ``loop_starts`` best starts of
+    each target (the paper: all) are refined with the decode -> re-encode -> regress loop (paper
+    Fig. 4) for up to ``loop_max_iterations`` steps, once per mode in ``loop_modes``. Stopping: mean L2 < ``tol``
     or ``patience`` steps without improvement (paper: 1e-5 and 400).
     """
 
@@ -118,7 +119,10 @@ class DesignSection:
     learning_rate: float = 0.05
     batch_size: int = 1000  # rows per compiled loop step (memory); direct steps use all rows at once
     tol: float = 1e-5
-    n_starts: int = 8  # paper: 100 nearest training samples per target
+    n_starts: int = 32  # paper: 100 nearest training samples per target
+    # best direct starts per target that each loop stage refines; the paper loops every start
+    # (paper profile: = n_starts); quick: the best one, for the CPU budget
+    loop_starts: int = 1
     loop_max_iterations: int = 100  # paper-scale profile: 2000
     loop_learning_rate: float = 0.02
     # loop stages after the direct one: "loop_binary" (decoded image binarised, straight-through
@@ -127,6 +131,7 @@ class DesignSection:
     n_designs: int = 4  # distinct designs shown per target (one-to-many)
     exact_jobs: int = 1  # worker processes for the exact K11 (~2.5 ms per 40² image; 2 gave no gain on 2 cores)
     pca_samples: int = 3000  # encoded samples in the latent-space figures (paper: all 48,831)
+    pca_components: int = 10  # principal components in the pair plot and correlation figure (paper Figs. 10, 11)
     # beyond the paper: exact solver calls per target of the image-space refinement
     # (pvae_lib.design.refine), and candidate moves per target and round
     refine_calls: int = 200
@@ -175,10 +180,11 @@ def _paper() -> Profile:
             synthetic_image_size=100,
             synthetic_pore_size=10,
             synthetic_samples=48_831,
-            synthetic_lbm_check=2_800,
+            synthetic_lbm_check=100,
             foam_volume_size=400,
             foam_subvolume_size=100,  # Sec. 5.1: 100³ sub-volumes
             foam_stride=50,
+            foam_slerp_steps=100,  # Sec. 5.3: 100 points, all checked by the LBM
         ),
         cnn=CNNSection(epochs=300, batch_size=16, learning_rate=1e-5, train_samples=2_800, width=1.0,
                        schedule="plateau", augment=False, symmetrize=False),
@@ -200,7 +206,7 @@ def _paper() -> Profile:
             tuning_epochs=50,
         ),
         design=DesignSection(
-            max_iterations=20_000, n_starts=100, loop_max_iterations=2_000, pca_samples=48_831
+            max_iterations=20_000, n_starts=100, loop_starts=100, loop_max_iterations=2_000, pca_samples=48_831
         ),
         # Sec. 5.2 text: latent 128 for the CT sub-volumes (the caption of Fig. 21 says 250)
         foam_pvae=(("latent_dim", 128), ("augment", False)),
@@ -221,6 +227,7 @@ SMOKE_CAPS = {
     "data.synthetic_lbm_check": 1,
     "data.foam_strains": 2,  # the first and the last compression state
     "data.foam_lbm_samples": 1,
+    "data.foam_slerp_steps": 3,
     "cnn.epochs": 1,
     "cnn.train_samples": 48,
     "pvae.epochs_vae": 1,
@@ -233,9 +240,11 @@ SMOKE_CAPS = {
     "design.max_iterations": 5,
     "design.patience": 5,
     "design.n_starts": 2,
+    "design.loop_starts": 2,
     "design.loop_max_iterations": 3,
     "design.n_designs": 2,
     "design.pca_samples": 32,
+    "design.pca_components": 4,
     "design.refine_calls": 8,
 }
 
@@ -317,16 +326,8 @@ def with_overrides(profile: Profile, **sections) -> Profile:
 
 
 # ------------------------------------------------------------------------------------ deviations
-__all__ += ["Deviation", "DEVIATIONS", "CHAPTER_CONSTANTS", "deviations_table", "deviations_markdown",
+__all__ += ["Deviation", "DEVIATIONS", "deviations_table", "deviations_markdown",
             "foam_subvolume_count", "format_setting"]
-
-#: Settings written into a chapter instead of a profile: name -> (chapter, code line, value).
-#: ``tests/test_profiles_deviations.py`` checks that each line is still in its chapter.
-CHAPTER_CONSTANTS = {
-    "lbm_check_cap": ("book/microstructures.md", "n_check = min(d.synthetic_lbm_check, 4)", 4),
-    "foam_slerp_steps": ("book/foam_study.md", "steps = 11", 11),
-}
-
 
 @dataclass(frozen=True)
 class Deviation:
@@ -385,16 +386,6 @@ def foam_volumes(profile: Profile) -> str:
     return f"{len(profile.data.foam_strains)} Voronoi foams of {profile.data.foam_volume_size}³"
 
 
-def lbm_checks_run(profile: Profile) -> int:
-    """Synthetic samples the microstructures chapter actually checks with the LBM."""
-    return min(profile.data.synthetic_lbm_check, CHAPTER_CONSTANTS["lbm_check_cap"][2])
-
-
-def foam_slerp_steps(profile: Profile) -> int:  # noqa: ARG001 - the same in every profile
-    """Points of the foam chapter's slerp walk (written in the chapter, every profile)."""
-    return CHAPTER_CONSTANTS["foam_slerp_steps"][2]
-
-
 def kde_sample_cap(profile: Profile) -> int | None:  # noqa: ARG001 - the same in every profile
     """Latent means per KDE in the latent-space chapter (default of ``latent_kde_curves``)."""
     import inspect
@@ -405,8 +396,9 @@ def kde_sample_cap(profile: Profile) -> int | None:  # noqa: ARG001 - the same i
 
 
 def loop_refined_starts(profile: Profile) -> str:
-    """Starts per target that the loop stage refines (:class:`DesignSection`: the best one)."""
-    return f"best 1 of {profile.design.n_starts}"
+    """Starts per target that each loop stage refines (``design.loop_starts`` of ``design.n_starts``)."""
+    k, n = min(profile.design.loop_starts, profile.design.n_starts), profile.design.n_starts
+    return f"all {n}" if k >= n else f"best {k} of {n}"
 
 
 #: Every setting where the ``paper`` or ``quick`` profile differs from the paper (or the paper is silent).
@@ -415,12 +407,10 @@ DEVIATIONS = (
               "quick: 40 px (pores 4 px, same pore-to-image ratio) so the 2-D chapters run on 2 CPU cores"),
     Deviation("synthetic samples", "48,831 (Sec. 4.1)", "data.synthetic_samples",
               "quick: 3,000 samples, labelled exactly in minutes by the 2-D Stokes solver"),
-    Deviation("LBM-labelled synthetic samples", "2,800 (Sec. 4.2, to train the CNN)", "data.synthetic_lbm_check",
-              "every sample is labelled by the exact duct-flow solver (pvae_lib.stokes2d); the LBM only "
-              "checks it"),
-    Deviation("LBM checks run in the microstructures chapter", "2,800 LBM runs", "lbm_checks_run()",
-              "the chapter caps the check at 4 samples (min(synthetic_lbm_check, 4), written in the chapter): "
-              "the exact solver makes more LBM runs redundant"),
+    Deviation("LBM checks of the synthetic labels (3-D LBM runs)", "2,800 LBM-labelled samples (Sec. 4.2, "
+              "to train the CNN)", "data.synthetic_lbm_check",
+              "every sample is labelled by the exact duct-flow solver (pvae_lib.stokes2d); the LBM checks the "
+              "labels on a few samples (quick: 4; paper profile: 100 on a GPU)"),
     Deviation("CNN filter width (1.0 = 32-64-128-256)", "1.0 (Sec. 3.1, Fig. 2)", "cnn.width",
               "quick: half the filters (16-32-64-128) for the CPU budget; the paper profile uses the paper's"
               " 1.0"),
@@ -463,10 +453,10 @@ DEVIATIONS = (
               "quick: 4 x 2 only demonstrates the workflow on a CPU; the paper profile runs the paper's "
               "50 x 50 (hours on a GPU)"),
     Deviation("inverse design: starts per target", "100 nearest training samples (Sec. 3.3)", "design.n_starts",
-              "quick: 8 starts for the CPU budget"),
+              "quick: 32 starts for the CPU budget"),
     Deviation("inverse design: starts refined by the loop (Fig. 4)", "all 100", "loop_refined_starts()",
-              "only the best direct start of each target is refined with the expensive "
-              "decode-encode loop (DesignSection, both profiles)"),
+              "quick: only the best direct start of each target is refined with the expensive "
+              "decode-encode loop (a decoder and an encoder pass per start and step) for the CPU budget"),
     Deviation("inverse design: step caps (direct / loop)", "none stated (stop: L2 < 1e-5 or 400 steps "
               "without improvement)", "design.max_iterations, design.loop_max_iterations",
               "a hard cap bounds the run time; the paper's stopping rule applies first"),
@@ -484,11 +474,11 @@ DEVIATIONS = (
     Deviation("foam pVAE latent size", "128 (Sec. 5.2 text; Fig. 21 caption says 250)", "foam_latent_dim()",
               "paper profile: 128 from the text (Profile.foam_pvae); quick: 32 for 135 samples"),
     Deviation("foam LBM runs in the chapter", "all 8,965 sub-volumes", "data.foam_lbm_samples",
-              "quick: labels are shipped (data/foam_quick_properties.csv); other profiles label their "
-              "sub-volumes once with `pvae label` (load_foam_dataset names the commands); the chapter "
+              "quick: labels are shipped (pvae_lib/data/shipped/foam_quick_properties.csv); other "
+              "profiles label their sub-volumes once with `pvae label` (load_foam_dataset names the commands); the chapter "
               "recomputes a few"),
-    Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "foam_slerp_steps()",
-              "11 points (written in the chapter): each needs three 3-D LBM runs"),
+    Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "data.foam_slerp_steps",
+              "quick: 11 points, each needs three 3-D LBM runs on a CPU"),
 )
 
 

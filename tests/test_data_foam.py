@@ -77,13 +77,11 @@ def test_write_foam_dataset(tmp_path):
 
 
 def test_shipped_foam_csv_rows_recompute():
-    """A few rows of data/foam_quick_properties.csv, recomputed from scratch (data/README.md)."""
-    from pathlib import Path
-
+    """A few rows of the shipped foam_quick_properties.csv, recomputed from scratch (data/README.md)."""
+    from pvae_lib.data import shipped_path
     from pvae_lib.data.properties import read_properties
 
-    path = Path(__file__).resolve().parents[1] / "data" / "foam_quick_properties.csv"
-    table = read_properties(path)
+    table = read_properties(shipped_path("foam_quick_properties.csv"))
     assert set(table["strain"]) == {0.0, 0.15, 0.25, 0.35, 0.5} and len(table) == 135
     config = FoamConfig(size=96, cell_size=16.0, porosity=0.85)
     # porosity of every sub-volume at strain 0 (regenerating one state of the 5-state run)

@@ -23,11 +23,12 @@ from pvae_lib.convergence import (
     to_coarse_units,
     zick_homsy_permeability,
 )
+from pvae_lib.data import shipped_path
 from pvae_lib.lbm.peer import lbmpy_available
 from pvae_lib.stokes2d import stokes2d_permeability
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "data" / "grid_convergence.csv"
+TABLE = shipped_path("grid_convergence.csv")
 
 
 def _study():

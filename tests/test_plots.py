@@ -182,3 +182,28 @@ def test_jshtml_slider_is_legible_and_subsampled():
     assert width >= 600
     with pytest.raises(ValueError):
         jshtml_slider(frames, ["a"])
+
+
+def test_design_slider_frames_and_bad_input():
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from pvae_lib.design.widgets import design_slider
+
+    rng = np.random.default_rng(4)
+    images = rng.random((30, 12, 12)) > 0.5
+    targets = np.column_stack([rng.uniform(0.1, 0.5, 30), rng.uniform(0.1, 0.4, 30)])
+    achieved = targets * 1.01
+    train = np.column_stack([rng.uniform(0.1, 0.5, 200), rng.uniform(0.05, 0.4, 200)])
+    html = design_slider(images, targets, achieved, train, max_frames=8).data
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html.replace("\\\n", ""))
+    assert len(pngs) == 8  # subsampled to max_frames
+    assert Image.open(io.BytesIO(base64.b64decode(pngs[0]))).size[0] >= 600
+    assert "font-awesome" not in html  # offline controls
+    with pytest.raises(ValueError, match="one target"):
+        design_slider(images, targets[:5], achieved, train)
+    with pytest.raises(ValueError, match=r"\(F, 2\)"):
+        design_slider(images, targets[:, :1], achieved[:, :1], train)

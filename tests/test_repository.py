@@ -1,5 +1,6 @@
 """Repository hygiene: notebook pairs in sync, dependency lists agree, book configuration, the
 repository's address written once."""
+import ast
 import os
 import re
 import shutil
@@ -39,6 +40,7 @@ def test_paired_notebooks_are_output_stripped_and_start_with_colab_cell():
         assert "google.colab" in first and "pvae-lib" in first, f"{md.name}: first code cell must be the Colab install"
         assert "tensorflow" not in first.lower() and "ipywidgets" not in first, f"{md.name} reinstalls TF/widgets"
         assert "--no-deps" in first, f"{md.name}: Colab install must not pull dependencies (TensorFlow)"
+        assert 'os.environ.get("PVAE_INSTALL", repo)' in first, f"{md.name}: no $PVAE_INSTALL source (test_colab)"
         assert "jupytext" in md.read_text(encoding="utf-8")[:200]
         assert "ipynb,md:myst" in md.read_text(encoding="utf-8")[:400]
 
@@ -108,11 +110,27 @@ def test_copies_of_the_repository_address_follow_the_config():
         assert f'repo = "{requirement}"' in first.source, md.name
 
 
+def test_colab_cell_installs_every_dependency_colab_lacks():
+    """The install cell's ``extras`` are pyproject.toml's dependencies minus what Colab provides,
+    in pyproject's order and with its version bounds; nothing Colab provides is reinstalled."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    provided = set(sync_notebooks.COLAB_PROVIDES)
+    assert {"tensorflow", "keras", "ipywidgets", "numpy"} <= provided
+    assert provided <= {_name(r) for r in deps}, "COLAB_PROVIDES names a package pvae-lib does not need"
+    wanted = [r.replace(" ", "") for r in deps if _name(r) not in provided]
+    assert wanted and sync_notebooks.colab_extras() == wanted
+    for md in sync_notebooks.chapter_sources():
+        first = next(c for c in sync_notebooks.expected_notebook(md).cells if c.cell_type == "code")
+        assigned = [ast.literal_eval(node.value) for node in ast.walk(ast.parse(first.source))
+                    if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["extras"]]
+        assert assigned == [wanted], md.name
+
+
 def test_sync_writes_the_configs_repository_into_every_copy(tmp_path):
     chapter = sync_notebooks.chapter_sources()[0]
     (tmp_path / "book").mkdir()
     (tmp_path / "pvae_lib").mkdir()
-    for name in ("_config.yml", "CONTRIBUTING.md", "pvae_lib/__init__.py", f"book/{chapter.name}"):
+    for name in ("_config.yml", "pyproject.toml", "CONTRIBUTING.md", "pvae_lib/__init__.py", f"book/{chapter.name}"):
         shutil.copy(ROOT / name, tmp_path / name)
     config = tmp_path / "_config.yml"
     old_url, old_branch = sync_notebooks.repository()

@@ -164,11 +164,8 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     import pandas as pd
 
     from pvae_lib.data.io import write_stack
-    from pvae_lib.design.interpolation import binarize
-    from pvae_lib.design.inverse import (_unscale, check_target, distinct_designs, initial_guesses,
-                                         optimize_latent, validate_targets)
-    from pvae_lib.design.latent import decode, encode_dataset
-    from pvae_lib.design.verify import PropertyCache, scaled_error
+    from pvae_lib.design.inverse import validate_targets
+    from pvae_lib.design.pipeline import design_target
     from pvae_lib.fileio import write_json_atomic, write_text_atomic
     from pvae_lib.plotting import show_structure
 
@@ -181,55 +178,16 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     if (out / "designs.csv").exists() and not overwrite:
         raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
     images, props, z0 = _starts(model, data, profile, starts, seed)
-    check = check_target(target[0], train_properties=props, scaler=model.property_scaler)
-    if check.status == "out_of_range" and not force:
-        raise ValueError(f"{check.message}; pass --force to design it anyway")
-    if check.status != "ok":
-        warn(f"{check.message}; designing the requested target anyway (the designs will miss it)")
-    if refine_calls and pore_size is None:
-        if data != "synthetic":
-            raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
-                             "--data synthetic")
-        from pvae_lib.profiles import get_profile
+    if refine_calls and pore_size is None and data != "synthetic":
+        raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
+                         "--data synthetic")
+    from pvae_lib.profiles import get_profile
 
-        pore_size = (profile if not isinstance(profile, (str, type(None))) else get_profile(profile)).data.synthetic_pore_size
-    shape = getattr(getattr(model, "decoder", None), "output_shape", None)
-    if images is not None and shape is not None and tuple(images.shape[1:3]) != tuple(shape[1:3]):
-        raise ValueError(f"--data images are {images.shape[1]}x{images.shape[2]} but the model works on "
-                         f"{shape[1]}x{shape[2]} images")
-    start_index = np.full(starts, -1)
-    if z0 is None:
-        k = min(starts, len(props))
-        start_index = initial_guesses(props, target, k, model=model)[0]
-        z0 = encode_dataset(model, images[start_index])
-    rows = np.repeat(target, len(z0), axis=0)
-    direct = optimize_latent(model, z0, rows, mode="direct", max_iterations=iterations)
-    loop = optimize_latent(model, direct.z, rows, mode="loop_binary", max_iterations=loop_iterations,
-                           learning_rate=0.02, patience=min(400, loop_iterations))
-    # every candidate measured exactly: direct and loop result of each start (and refined designs)
-    z_all = np.concatenate([direct.z, loop.z])
-    designs = binarize(decode(model, z_all))
-    stage = np.array(["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
-    origin = np.concatenate([np.arange(len(z0)), np.arange(len(z0))])
-    loss = np.concatenate([direct.loss, loop.loss])
-    cache = PropertyCache()
-    exact = cache(designs)
-    error = scaled_error(exact, target[0], model.property_scaler)
-    if refine_calls:
-        from pvae_lib.design.refine import refine_designs
-
-        seeds = distinct_designs(designs, error, n_designs)
-        ref = refine_designs(designs[seeds], np.repeat(target, len(seeds), axis=0), model.property_scaler,
-                             pore_size, cache=cache, max_calls=refine_calls, rng=np.random.default_rng(seed))
-        designs = np.concatenate([designs, ref.images])
-        exact = np.concatenate([exact, ref.properties])
-        error = np.concatenate([error, ref.error])
-        stage = np.concatenate([stage, np.full(len(seeds), "refined", dtype=object)])
-        origin = np.concatenate([origin, origin[seeds]])
-        loss = np.concatenate([loss, np.full(len(seeds), np.nan)])
-    keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
-    mu = encode_dataset(model, designs[keep])
-    reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
+    prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
+    res = design_target(model, target, images, props, profile=prof, n_designs=n_designs, starts=starts,
+                        iterations=iterations, loop_iterations=loop_iterations, refine_calls=refine_calls,
+                        pore_size=pore_size, z0=z0, seed=seed, force=force, warn=warn)
+    check = res.check
     out.mkdir(parents=True, exist_ok=True)
     if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
         for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
@@ -241,31 +199,30 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     import matplotlib.pyplot as plt
 
     records = []
-    for j, i in enumerate(keep):
+    for j, image in enumerate(res.images):
         name = f"design_{j:02d}"
-        image = designs[i]
+        exact, reg = res.properties[j], res.regressor[j]
         write_stack(image, out / f"{name}.npy", overwrite=True)
         write_stack(np.repeat(image[None], image.shape[0], axis=0), out / f"{name}.tif", overwrite=True)
         fig, ax = plt.subplots(figsize=(2.5, 2.5))
         # the book's convention: pore white, solid black
-        show_structure(ax, image, title=f"n={exact[i, 0]:.3f}  K11={exact[i, 1]:.3g}", fontsize=8)
+        show_structure(ax, image, title=f"n={exact[0]:.3f}  K11={exact[1]:.3g}", fontsize=8)
         fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
         plt.close(fig)
-        s_i = int(origin[i])
         record = {
-            "design": name, "stage": str(stage[i]), "n_target": target[0, 0], "k11_target": target[0, 1],
-            "n_exact": exact[i, 0], "k11_exact": exact[i, 1], "error_verified": float(error[i]),
-            "n_regressor": reg[j, 0], "k11_regressor": reg[j, 1],
-            "loss": loss[i], "start_index": int(start_index[s_i]) if s_i < len(start_index) else -1,
+            "design": name, "stage": str(res.stage[j]), "n_target": target[0, 0], "k11_target": target[0, 1],
+            "n_exact": exact[0], "k11_exact": exact[1], "error_verified": float(res.error[j]),
+            "n_regressor": reg[0], "k11_regressor": reg[1],
+            "loss": res.loss[j], "start_index": int(res.start_index[j]),
         }
         records.append(record)
         write_json_atomic(out / f"{name}.json", {
             "design": name, "image": f"{name}.npy", "stage": record["stage"], "target_status": check.status,
             "target": {"n": float(target[0, 0]), "k11": float(target[0, 1])},
-            "verified": {"n": float(exact[i, 0]), "k11": float(exact[i, 1]),
+            "verified": {"n": float(exact[0]), "k11": float(exact[1]),
                          "method": "porosity = pore fraction; K11 = periodic duct flow (stokes2d), l.u.²"},
-            "error_verified": float(error[i]),
-            "regressor": {"n": float(reg[j, 0]), "k11": float(reg[j, 1])},
+            "error_verified": float(res.error[j]),
+            "regressor": {"n": float(reg[0]), "k11": float(reg[1])},
         })
     table = pd.DataFrame.from_records(records)
     write_text_atomic(out / "designs.csv", table.to_csv(index=False))

@@ -12,11 +12,17 @@ Submodules (import what you need; nothing heavy is imported here):
 - :mod:`~pvae_lib.data.datasets` — ``load_synthetic_dataset`` (generated, labelled and cached once).
 - :mod:`~pvae_lib.data.pipeline` — ``tf.data`` streaming from a dataset folder.
 - :mod:`~pvae_lib.data.summary` — Table 3 statistics and the n–K scatter (Fig. 6).
+- :mod:`~pvae_lib.data.resources` — ``shipped_path``: data files shipped inside the package.
+- :mod:`~pvae_lib.data.real_foam` — the authors' real-foam labels (micro-CT, packaged), Kozeny–Carman,
+  anisotropy and the log K–n comparison (Fig. 29).
 """
 from __future__ import annotations
 
 from .datasets import SyntheticDataset, load_synthetic_dataset
 from .io import read_image, write_stack
+from .real_foam import anisotropy, fit_kozeny_carman, kozeny_carman, load_real_foam, plot_k_vs_n
+from .resources import shipped_path
 from .synthetic import extrude, generate_synthetic
 
-__all__ = ["SyntheticDataset", "load_synthetic_dataset", "read_image", "write_stack", "extrude", "generate_synthetic"]
+__all__ = ["SyntheticDataset", "load_synthetic_dataset", "read_image", "write_stack", "extrude", "generate_synthetic",
+           "load_real_foam", "kozeny_carman", "fit_kozeny_carman", "anisotropy", "plot_k_vs_n", "shipped_path"]

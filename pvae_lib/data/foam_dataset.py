@@ -1,9 +1,10 @@
 """The labelled foam dataset of a profile (paper Section 5.1), rebuilt from its seed.
 
-``data/foam_quick_properties.csv`` ships the LBM labels (porosity ``n_F`` and K11, K22, K33 in
-lattice units) of the ``quick`` profile's sub-volumes of the Voronoi foam stand-in; the images
-themselves are not shipped but regenerated exactly as ``data/README.md`` states
-(:func:`pvae_lib.data.foam.generate_foams` with the profile's sizes and seed).
+``foam_quick_properties.csv``, shipped inside the package (:func:`pvae_lib.data.resources.shipped_path`),
+holds the LBM labels (porosity ``n_F`` and K11, K22, K33 in lattice units) of the ``quick``
+profile's sub-volumes of the Voronoi foam stand-in; the images themselves are not shipped but
+regenerated exactly as ``data/README.md`` states (:func:`pvae_lib.data.foam.generate_foams`
+with the profile's sizes and seed).
 :func:`load_foam_dataset` does that, cuts the sub-volumes in the table's order (columns
 ``volume, x0, y0, z0``) and checks that the porosity measured on every regenerated sub-volume
 equals the table's ``n_F``, so labels and images cannot drift apart.
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .resources import shipped_path
 
 __all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
            "SHIPPED_FOAM", "foam_settings", "has_shipped_labels", "foam_run_dir", "foam_label_commands",
@@ -68,11 +71,11 @@ class FoamDataset:
 
 
 def default_foam_csv() -> Path:
-    """``data/foam_quick_properties.csv`` of the repository (next to the package)."""
-    return Path(__file__).resolve().parents[2] / "data" / "foam_quick_properties.csv"
+    """The shipped ``foam_quick_properties.csv`` (package data: ``pvae_lib/data/shipped/``)."""
+    return shipped_path("foam_quick_properties.csv")
 
 
-#: Settings ``data/foam_quick_properties.csv`` was made with (``data/README.md``: the quick profile).
+#: Settings ``foam_quick_properties.csv`` was made with (``data/README.md``: the quick profile).
 SHIPPED_FOAM = {"foam_volume_size": 96, "foam_subvolume_size": 32, "foam_stride": 32,
                 "foam_strains": (0.0, 0.15, 0.25, 0.35, 0.5), "foam_cells_per_subvolume": 2.0,
                 "foam_porosity": 0.85, "seed": 2025, "lbm_max_steps": 20_000, "lbm_tolerance": 1e-6}
@@ -89,7 +92,7 @@ def foam_settings(profile, seed: int | None = None) -> dict:
 
 
 def has_shipped_labels(profile, seed: int | None = None) -> bool:
-    """Whether ``data/foam_quick_properties.csv`` labels this profile's foams (same settings and seed)."""
+    """Whether the shipped ``foam_quick_properties.csv`` labels this profile's foams (same settings and seed)."""
     return foam_settings(profile, seed) == SHIPPED_FOAM
 
 
@@ -197,7 +200,7 @@ def _profile_csv(profile, seed: int, build: bool, progress: bool) -> Path:
         commands = commands[1:]  # the images are there: only the labels are missing
     joined = "\n    ".join(commands)
     raise FileNotFoundError(
-        f"no foam labels for profile {profile.name!r}: the shipped data/foam_quick_properties.csv labels only "
+        f"no foam labels for profile {profile.name!r}: the shipped foam_quick_properties.csv labels only "
         f"the quick profile's foams, and {found}. Make them ({expected} sub-volumes of "
         f"{profile.data.foam_subvolume_size}³, one 3-D LBM run per axis each) with\n    {joined}\n"
         f"(the label command resumes after an interruption), or call load_foam_dataset(profile, build=True).")

@@ -3,28 +3,37 @@
 1. ``n_targets`` random targets uniform in :func:`~pvae_lib.design.inverse.target_box`.
 2. Starts: the ``n_starts`` training samples nearest each target (scaled property space).
 3. Stage "direct": every start optimised on ``regressor(z)`` (cheap dense network).
-4. Loop stages (``profile.design.loop_modes``): the best direct start of each target refined
-   on the paper's ``regressor(encoder(decoder(z)))`` loss (Fig. 4, ``"loop"``) and/or on the
-   same loop with the decoded image binarised by a straight-through estimator
-   (``"loop_binary"``) - the expensive stages.
+4. Loop stages (``profile.design.loop_modes``): the ``loop_starts`` best direct starts of each
+   target refined on the paper's ``regressor(encoder(decoder(z)))`` loss (Fig. 4, ``"loop"``)
+   and/or on the same loop with the decoded image binarised by a straight-through estimator
+   (``"loop_binary"``) - the expensive stages. The paper loops every start (``loop_starts =
+   n_starts``, the ``paper`` profile); the ``quick`` profile loops the best one for its CPU
+   budget. A loop stage's design is its start with the lowest loop loss.
 5. Designs = decoded, binarised (0.5) best latent vectors of both stages; their n and K11 by the
    CNN surrogate (paper protocol) and by the exact solver (porosity + duct flow).
 6. Feasibility of every target (:func:`~pvae_lib.design.evaluate.feasible_mask`) and R² for all,
    feasible and infeasible targets.
+
+Beyond the paper, :func:`verify_and_refine` measures every candidate of every stage exactly
+(:func:`~pvae_lib.design.verify.select_verified`), keeps the best verified one and refines it in
+image space (:func:`~pvae_lib.design.refine.refine_designs`); :func:`protocol_table` scores the
+protocols side by side, with the nearest training structure as the yardstick.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .evaluate import evaluate_designs, feasible_mask, r2_scores
 from .interpolation import binarize
-from .inverse import InverseResult, inverse_design, optimize_latent, predict_properties, random_targets, target_box
+from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
+                      predict_properties, random_targets, target_box)
 from .latent import decode, encode_dataset
 
-__all__ = ["InverseStudy", "run_inverse_study", "r2_table"]
+__all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
+           "protocol_table"]
 
 
 @dataclass
@@ -35,7 +44,9 @@ class InverseStudy:
     ----------
     targets : (T, 2); box : (2, 2) target box; feasible : (T,) bool
     direct : InverseResult of the direct stage (all starts)
-    loops : dict loop mode -> OptimizationResult of that refinement (one row per target)
+    loops : dict loop mode -> OptimizationResult of that refinement (one row per target: of the
+        ``loop_starts`` starts looped, the one with the lowest loop loss)
+    loop_z : dict loop mode -> (T, k, d) latent vectors of all ``k = loop_starts`` looped starts
     designs : dict stage -> (T, H, W) bool designed structures (stages ``"direct"`` + loop modes)
     tables : dict stage -> DataFrame from :func:`~pvae_lib.design.evaluate.evaluate_designs`
     seconds : dict of wall times (``direct``, each loop mode, ``optimisation`` = direct + the
@@ -51,6 +62,7 @@ class InverseStudy:
     tables: dict
     seconds: dict
     train_properties: np.ndarray
+    loop_z: dict = field(default_factory=dict)
 
 
 def r2_table(study: InverseStudy):
@@ -102,13 +114,19 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
                             max_iterations=ds.max_iterations, batch_size=max(ds.batch_size, len(targets) * ds.n_starts),
                             progress=progress)
     t_direct = time.perf_counter()
-    loops, seconds = {}, {"direct": direct.seconds}
+    loops, loop_z, seconds = {}, {}, {"direct": direct.seconds}
+    k = max(1, min(int(ds.loop_starts), ds.n_starts))
+    order = np.argsort(direct.loss, axis=1, kind="stable")[:, :k]  # (T, k) best direct starts first
+    z0 = np.take_along_axis(direct.z, order[:, :, None], axis=1)
     for mode in loop_modes if loop_modes is not None else ds.loop_modes:
-        loops[mode] = optimize_latent(model, direct.best_z(), targets, mode=mode, learning_rate=ds.loop_learning_rate,
-                                      tol=ds.tol, patience=min(ds.patience, ds.loop_max_iterations),
-                                      max_iterations=ds.loop_max_iterations, batch_size=ds.batch_size,
-                                      progress=progress)
-        seconds[mode] = loops[mode].seconds
+        res = optimize_latent(model, z0.reshape(-1, z0.shape[-1]), np.repeat(targets, k, axis=0), mode=mode,
+                              learning_rate=ds.loop_learning_rate, tol=ds.tol,
+                              patience=min(ds.patience, ds.loop_max_iterations),
+                              max_iterations=ds.loop_max_iterations, batch_size=ds.batch_size,
+                              progress=progress)
+        loops[mode] = _best_row_per_target(res, len(targets), k)
+        loop_z[mode] = res.z.reshape(len(targets), k, -1)
+        seconds[mode] = res.seconds
     first = next(iter(loops), None)
     seconds["optimisation"] = (t_direct - t0) + (seconds[first] if first else 0.0)
     designs = {"direct": binarize(decode(model, direct.best_z()))}
@@ -123,4 +141,118 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
               for stage in designs}
     t_end = time.perf_counter()
     seconds.update(evaluation=t_end - t_ex, total=t_end - t0)
-    return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties)
+    return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties, loop_z)
+
+
+def _best_row_per_target(res: OptimizationResult, n_targets: int, k: int) -> OptimizationResult:
+    """Of ``k`` consecutive rows per target, the one with the lowest loss (``k = 1``: unchanged)."""
+    if k == 1:
+        return res
+    loss = res.loss.reshape(n_targets, k)
+    rows = np.arange(n_targets) * k + np.argmin(loss, axis=1)
+    return OptimizationResult(z=res.z[rows], loss=res.loss[rows], steps=res.steps[rows],
+                              stop_reason=res.stop_reason[rows], history=res.history, seconds=res.seconds)
+
+
+@dataclass
+class VerifiedStudy:
+    """The designs of an :class:`InverseStudy` measured, chosen and refined with the exact solver.
+
+    Attributes
+    ----------
+    verified : :class:`~pvae_lib.design.verify.VerifiedSelection` over every candidate (all direct
+        starts and every looped start of every loop stage)
+    refined : :class:`~pvae_lib.design.refine.RefineResult` of the verified designs
+    nearest : (T,) index of the training structure nearest each target (the lookup yardstick)
+    table : DataFrame from :func:`protocol_table`
+    cache : the :class:`~pvae_lib.design.verify.PropertyCache` filled on the way
+    """
+
+    verified: object
+    refined: object
+    nearest: np.ndarray
+    table: object
+    cache: object
+
+
+def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | None = None,
+                      cache=None, progress: bool = False) -> VerifiedStudy:
+    """Verified selection and exact refinement of a study's designs (beyond the paper).
+
+    Parameters
+    ----------
+    study : :class:`InverseStudy` from :func:`run_inverse_study`
+    model : the pVAE the study used (its decoder and property scaler)
+    profile : sizes (``profile.design.refine_calls``, ``refine_moves_per_round``; the generator's
+        pore size and pore counts), default ``get_profile()``
+    stage : the gradient stage whose regressor pick is the first row of the table (default: the
+        first loop stage, else ``"direct"``)
+    cache : :class:`~pvae_lib.design.verify.PropertyCache`, optional (a new one by default)
+
+    Returns
+    -------
+    VerifiedStudy
+    """
+    from pvae_lib.profiles import get_profile
+
+    from .refine import refine_designs
+    from .verify import PropertyCache, select_verified
+
+    profile = profile if profile is not None else get_profile()
+    ds = profile.design
+    cache = cache if cache is not None else PropertyCache()
+    z_all = [np.asarray(study.direct.z, np.float32)]
+    labels = ["direct"] * study.direct.z.shape[1]
+    for mode, z in study.loop_z.items():
+        z_all.append(np.asarray(z, np.float32))
+        labels += [mode] * z.shape[1]
+    verified = select_verified(model, study.targets, np.concatenate(z_all, axis=1), labels=labels, cache=cache,
+                               progress=progress)
+    refined = refine_designs(verified.images, study.targets, model.property_scaler,
+                             profile.data.synthetic_pore_size, cache=cache, max_calls=ds.refine_calls,
+                             moves_per_round=ds.refine_moves_per_round,
+                             n_squares=(profile.data.synthetic_min_pores, profile.data.synthetic_max_pores),
+                             rng=profile.seed, progress=progress)
+    nearest = initial_guesses(study.train_properties, study.targets, 1, model=model)[:, 0]
+    stage = stage or next(iter(study.loops), "direct")
+    achieved = {
+        f"regressor's pick ({stage})": study.tables[stage][["n_exact", "k11_exact"]].to_numpy(),
+        "verified selection": verified.properties,
+        "+ exact refinement": refined.properties,
+        "nearest training structure": study.train_properties[nearest],
+    }
+    return VerifiedStudy(verified, refined, nearest, protocol_table(study.targets, achieved, study.feasible), cache)
+
+
+def protocol_table(targets, achieved: dict, feasible):
+    """R² of n and K11 and the median relative K11 error of several design protocols.
+
+    Parameters
+    ----------
+    targets : (T, 2) targets (porosity, K11 [l.u.²])
+    achieved : dict protocol name -> (T, 2) exact properties of its designs
+    feasible : (T,) bool feasible targets
+
+    Returns
+    -------
+    DataFrame, one row per protocol; columns ``(subset, metric)`` with subsets ``"feasible
+    targets"`` and ``"all targets"`` and metrics ``"R² n"``, ``"R² K11"``, ``"median |K/K*-1|"``.
+    """
+    import pandas as pd
+
+    targets = np.asarray(targets, float)
+    feasible = np.asarray(feasible, bool)
+    rows = {}
+    for name, props in achieved.items():
+        props = np.asarray(props, float)
+        row = {}
+        for subset, mask in (("feasible targets", feasible), ("all targets", np.ones_like(feasible))):
+            if mask.sum() < 2:
+                continue
+            r2 = r2_scores(targets[mask], props[mask])
+            row[(subset, "R² n")], row[(subset, "R² K11")] = float(r2[0]), float(r2[1])
+            row[(subset, "median |K/K*-1|")] = float(np.median(np.abs(props[mask, 1] / targets[mask, 1] - 1)))
+        rows[name] = row
+    table = pd.DataFrame(rows).T
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table

@@ -7,13 +7,19 @@
   JavaScript animation (``matplotlib.animation.FuncAnimation.to_jshtml``), so it works in the
   static HTML book.
 
+and the inverse-design explorers (paper Section 4.5):
+
+* :func:`design_explorer` - ipywidgets: type a target (n, K11), get verified designs
+  (:func:`pvae_lib.design.pipeline.design_target`), drawn beside the target on the (n, K11) map.
+* :func:`design_slider` - its kernel-free counterpart over precomputed targets.
+
 Structures are drawn pore white, solid black (:mod:`pvae_lib.plotting`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["latent_explorer", "jshtml_slider"]
+__all__ = ["latent_explorer", "jshtml_slider", "design_explorer", "design_slider"]
 
 
 def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: int = 1, steps: int = 100,
@@ -162,6 +168,162 @@ def jshtml_slider(frames, captions=None, interval: int = 150, size: float = 3.5,
         html = _offline_controls(anim.to_jshtml(default_mode="once"))
     plt.close(fig)
     return HTML(html)
+
+
+def _property_map(ax, train_properties, targets=None):
+    """The (n, K11) plane: training structures in grey, optional targets as small open circles."""
+    tp = np.asarray(train_properties, float)
+    ax.scatter(tp[:, 0], tp[:, 1], s=2, color="0.7", label="training structures", rasterized=True)
+    if targets is not None:
+        t = np.asarray(targets, float)
+        ax.scatter(t[:, 0], t[:, 1], s=10, facecolors="none", edgecolors="tab:blue", lw=0.6, label="targets")
+    ax.set_xlabel(r"$n^F$")
+    ax.set_ylabel(r"$K_{11}^S$ (l.u.²)")
+
+
+def design_slider(images, targets, achieved, train_properties, interval: int = 600, size: float = 3.5,
+                  dpi: int = 85, fontsize: float = 12, max_frames: int | None = 24):
+    """Kernel-free slider over precomputed inverse designs (works in the static book).
+
+    Each frame shows, on the left, the (n, K11) plane with the training structures, every
+    target of the slider, the current target (red star) and what its design achieved when
+    measured exactly (black cross, joined to the target); on the right the design (pore white)
+    titled with its target and verified properties.
+
+    Parameters
+    ----------
+    images : (F, H, W) bool designs, one per target (True = pore)
+    targets : (F, 2) targets (porosity [-], K11 [l.u.²])
+    achieved : (F, 2) the designs' verified (exact) porosity and K11
+    train_properties : (N, 2) the training structures' (n, K11), for orientation
+    interval : milliseconds between frames when playing
+    size, dpi, fontsize : figure height (inches), resolution and caption size, as :func:`jshtml_slider`
+    max_frames : int or None
+        Show this many evenly spaced designs at most (first and last included; ``None``: all),
+        which keeps the embedded HTML small (every frame is one PNG).
+
+    Returns
+    -------
+    IPython.display.HTML
+
+    See Also
+    --------
+    design_explorer : the live version (needs a kernel)
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML
+    from matplotlib.animation import FuncAnimation
+
+    from ..plotting import show_structure
+
+    images, targets, achieved = np.asarray(images), np.asarray(targets, float), np.asarray(achieved, float)
+    if not (len(images) == len(targets) == len(achieved)) or len(images) == 0:
+        raise ValueError(f"need one target and one achieved pair per design: {len(images)} designs, "
+                         f"{len(targets)} targets, {len(achieved)} achieved")
+    if targets.shape[1:] != (2,) or achieved.shape[1:] != (2,):
+        raise ValueError("targets and achieved must be (F, 2) arrays of (porosity, K11)")
+    if max_frames is not None and len(images) > max_frames:
+        keep = np.unique(np.linspace(0, len(images) - 1, max_frames).round().astype(int))
+        images, targets, achieved = images[keep], targets[keep], achieved[keep]
+    captions = [f"target n={t[0]:.3f}, K11={t[1]:.3f}\nverified n={a[0]:.3f}, K11={a[1]:.3f}"
+                for t, a in zip(targets, achieved)]
+    with matplotlib.rc_context({"font.size": fontsize - 1, "animation.embed_limit": 50.0}):
+        fig = plt.figure(figsize=(2.0 * size + 0.8, size + 0.4), dpi=dpi)
+        grid = fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0], wspace=0.3)
+        mx = fig.add_subplot(grid[0, 0])
+        _property_map(mx, train_properties, targets)
+        star, = mx.plot([targets[0, 0]], [targets[0, 1]], "*", color="tab:red", ms=14, label="current target")
+        got, = mx.plot([achieved[0, 0]], [achieved[0, 1]], "x", color="k", ms=9, mew=2, label="its design, exact")
+        link, = mx.plot(*np.c_[targets[0], achieved[0]], color="k", lw=1)
+        mx.legend(fontsize=fontsize - 4, loc="upper left", markerscale=1.0)
+        ax = fig.add_subplot(grid[0, 1])
+        im = show_structure(ax, images[0])
+        title = ax.set_title(captions[0], fontsize=fontsize - 1)
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.86)
+
+        def update(k):
+            star.set_data([targets[k, 0]], [targets[k, 1]])
+            got.set_data([achieved[k, 0]], [achieved[k, 1]])
+            link.set_data(*np.c_[targets[k], achieved[k]])
+            im.set_data(np.asarray(images[k], float))
+            title.set_text(captions[k])
+            return star, got, link, im, title
+
+        anim = FuncAnimation(fig, update, frames=len(images), interval=interval, blit=False)
+        html = _offline_controls(anim.to_jshtml(default_mode="once"))
+    plt.close(fig)
+    return HTML(html)
+
+
+def design_explorer(model, train_images, train_properties, profile=None, n: float | None = None,
+                    k11: float | None = None, refine_calls: int | None = None):
+    """ipywidgets explorer: type a target (n, K11), press *design*, see verified designs.
+
+    Runs :func:`pvae_lib.design.pipeline.design_target` for the target (starts from the
+    nearest training structures, direct and loop stages, every candidate measured exactly,
+    square-pore refinement), then draws the target and the designs' verified properties on the
+    (n, K11) map of the training structures, and the designs themselves. A target outside the
+    training range is named as such, with the nearest feasible target. Needs a running kernel
+    (Jupyter, Colab); :func:`design_slider` is the static version.
+
+    Parameters
+    ----------
+    model : trained pVAE mapped to (n, K11)
+    train_images : (N, H, W) bool training structures; train_properties : (N, 2) their n and K11
+    profile : sizes (``profile.design``; the generator's pore size), default ``get_profile()``
+    n, k11 : initial target (default: the median training structure)
+    refine_calls : exact solver calls per design in the refinement (default ``profile.design.refine_calls``)
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from ..plotting import show_structure
+    from .pipeline import design_target
+
+    if profile is None:
+        from pvae_lib.profiles import get_profile
+
+        profile = get_profile()
+    tp = np.asarray(train_properties, float)
+    n_w = widgets.BoundedFloatText(value=float(np.median(tp[:, 0]) if n is None else n), min=0.0, max=1.0,
+                                   step=0.01, description="n*")
+    k_w = widgets.BoundedFloatText(value=float(np.median(tp[:, 1]) if k11 is None else k11), min=0.0,
+                                   max=float(10 * tp[:, 1].max()), step=0.01, description="K11* (l.u.²)")
+    button = widgets.Button(description="design", button_style="primary")
+    out = widgets.Output()
+
+    def _run(*_):
+        out.clear_output(wait=True)
+        with out:
+            try:
+                res = design_target(model, [n_w.value, k_w.value], train_images, tp, profile=profile,
+                                    refine_calls=refine_calls, force=True)
+            except ValueError as exc:
+                print(f"cannot design this target: {exc}")
+                return
+            if res.check.status != "ok":
+                print(res.check.message)
+            m = len(res.images)
+            fig = plt.figure(figsize=(3.2 + 2.0 * m, 3.2))
+            grid = fig.add_gridspec(1, m + 1, width_ratios=[1.6] + [1.0] * m)
+            mx = fig.add_subplot(grid[0, 0])
+            _property_map(mx, tp)
+            mx.plot([res.target[0]], [res.target[1]], "*", color="tab:red", ms=14, label="target")
+            mx.plot(res.properties[:, 0], res.properties[:, 1], "x", color="k", ms=8, mew=2, label="designs, exact")
+            mx.legend(fontsize=8, loc="upper left")
+            for j in range(m):
+                show_structure(fig.add_subplot(grid[0, j + 1]), res.images[j], fontsize=9,
+                               title=f"n={res.properties[j, 0]:.3f}\nK11={res.properties[j, 1]:.3f}")
+            plt.show()
+
+    button.on_click(_run)
+    _run()
+    return widgets.VBox([widgets.HBox([n_w, k_w, button]), out])
 
 
 #: text symbols for the Font Awesome icons of matplotlib's jshtml player buttons

@@ -3,8 +3,9 @@
 Modules (one job each): ``stencil`` (D3Q19 velocities/weights), ``config`` (``LBMConfig``),
 ``equilibrium`` (Eq. 17), ``collision`` (BGK/TRT), ``forcing`` (Guo), ``streaming`` (fluid-only
 pull streaming), ``boundaries`` (bounce-back, walls, Zou-He), ``observables`` (moments),
-``solver`` (compiled time loop), ``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference``
-(plain NumPy cross-check), ``benchmark`` (MLUPS) and ``peer`` (the same run in lbmpy, optional).
+``solver`` (compiled time loop; ``simulate_batch`` runs several samples in one call),
+``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference`` (plain NumPy cross-check),
+``benchmark`` (MLUPS) and ``peer`` (the same run in lbmpy, optional).
 
 Note: ``pvae_lib.lbm.permeability`` is the *function* (re-exported here); the module of the
 same name is ``importlib.import_module('pvae_lib.lbm.permeability')``.
@@ -18,18 +19,21 @@ from .permeability import (
     PermeabilityResult,
     TensorResult,
     permeability,
+    permeability_batch,
     permeability_tensor,
     to_physical,
 )
-from .solver import LBMDivergenceError, LBMResult, simulate
+from .solver import LBMDivergenceError, LBMResult, simulate, simulate_batch
 
 __all__ = [
     "LBMConfig",
     "MAGIC_TRT",
     "simulate",
+    "simulate_batch",
     "LBMResult",
     "LBMDivergenceError",
     "permeability",
+    "permeability_batch",
     "permeability_tensor",
     "to_physical",
     "PermeabilityResult",

@@ -134,7 +134,7 @@ def plot_grid_convergence(table, summary, reference: dict | None = None):
     Parameters
     ----------
     table : DataFrame
-        Rows of ``data/grid_convergence.csv`` (``structure, refinement, solver, level, K``).
+        Rows of ``pvae_lib/data/shipped/grid_convergence.csv`` (``structure, refinement, solver, level, K``).
     summary : DataFrame
         :func:`pvae_lib.convergence.summarize` of ``table``; its ``K_extrapolated`` is drawn at
         ``h = 0`` (open symbol).

@@ -1,0 +1,141 @@
+"""Verified designs for one target: the pipeline behind ``pvae design`` and the design explorer.
+
+:func:`design_target` checks the target against the training data, starts from the nearest
+training structures (or prior samples), runs the direct and the binarised loop stage from every
+start, measures every candidate with the exact solver, optionally refines the best distinct
+ones by square-pore local search, and returns the ``n_designs`` distinct designs with the
+smallest verified error. It writes nothing; :func:`pvae_lib.cli.design.run_design` writes the
+files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["DesignSet", "design_target"]
+
+
+@dataclass
+class DesignSet:
+    """Designs for one target, best verified first.
+
+    Attributes
+    ----------
+    target : (2,) requested (porosity [-], K11 [l.u.²])
+    check : :class:`~pvae_lib.design.inverse.TargetCheck` of the target against the training data
+    images : (M, H, W) bool distinct designs (True = pore)
+    properties : (M, 2) their verified porosity and K11 (exact solver)
+    error : (M,) verified scaled error (:func:`~pvae_lib.design.verify.scaled_error`)
+    regressor : (M, 2) the regressor's prediction for each design (re-encoded)
+    stage : (M,) ``"direct"``, ``"loop_binary"`` or ``"refined"``
+    loss : (M,) the optimiser's loss of the design's latent vector (NaN for refined designs)
+    start_index : (M,) training structure the design started from (-1: a prior sample)
+    """
+
+    target: np.ndarray
+    check: object
+    images: np.ndarray
+    properties: np.ndarray
+    error: np.ndarray
+    regressor: np.ndarray
+    stage: np.ndarray
+    loss: np.ndarray
+    start_index: np.ndarray
+
+
+def design_target(model, target, train_images=None, train_properties=None, profile=None, *, n_designs: int = 4,
+                  starts: int | None = None, iterations: int | None = None, loop_iterations: int | None = None,
+                  refine_calls: int | None = None, pore_size: int | None = None, z0=None, seed: int = 0,
+                  force: bool = False, warn=None) -> DesignSet:
+    """Verified designs for one target (module docstring).
+
+    Parameters
+    ----------
+    model : trained pVAE mapped to (n, K11)
+    target : (2,) porosity [-] and K11 [l.u.²]
+    train_images : (N, H, W) bool training structures; train_properties : (N, 2) their n, K11
+        (the starts are the ``starts`` nearest ones; also used to check the target)
+    profile : default settings (``profile.design``: ``n_starts``, ``max_iterations``,
+        ``loop_max_iterations``, ``loop_learning_rate``, ``refine_calls``; the generator's pore
+        size), default ``get_profile()``
+    n_designs : distinct designs returned
+    starts, iterations, loop_iterations, refine_calls : override the profile's values
+        (``refine_calls=0``: no refinement)
+    pore_size : edge of the square pores [px] for the refinement (default: the profile's)
+    z0 : (S, d) latent starts instead of training structures (e.g. prior samples)
+    seed : seed of the refinement's move order
+    force : design a target outside the training range instead of raising ``ValueError``
+    warn : callable(str) told when the target lies off the feasible band (default: nothing)
+
+    Returns
+    -------
+    DesignSet
+    """
+    from pvae_lib.profiles import get_profile
+
+    from .interpolation import binarize
+    from .inverse import _unscale, check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
+    from .latent import decode, encode_dataset
+    from .verify import PropertyCache, scaled_error
+
+    profile = profile if profile is not None else get_profile()
+    ds = profile.design
+    starts = ds.n_starts if starts is None else int(starts)
+    iterations = ds.max_iterations if iterations is None else int(iterations)
+    loop_iterations = ds.loop_max_iterations if loop_iterations is None else int(loop_iterations)
+    refine_calls = ds.refine_calls if refine_calls is None else int(refine_calls)
+    target = validate_targets(target)
+    if n_designs < 1 or starts < 1:
+        raise ValueError("--n-designs and --starts must be >= 1")
+    if refine_calls < 0:
+        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
+    if z0 is None and (train_images is None or train_properties is None):
+        raise ValueError("give the training structures and their properties (the starts), or z0")
+    props = None if train_properties is None else np.asarray(train_properties, float)
+    check = check_target(target[0], train_properties=props, scaler=model.property_scaler)
+    if check.status == "out_of_range" and not force:
+        raise ValueError(f"{check.message}; pass --force to design it anyway")
+    if check.status != "ok" and warn is not None:
+        warn(f"{check.message}; designing the requested target anyway (the designs will miss it)")
+    pore_size = profile.data.synthetic_pore_size if pore_size is None else int(pore_size)
+    shape = getattr(getattr(model, "decoder", None), "output_shape", None)
+    if train_images is not None and shape is not None and tuple(np.shape(train_images)[1:3]) != tuple(shape[1:3]):
+        raise ValueError(f"--data images are {np.shape(train_images)[1]}x{np.shape(train_images)[2]} but the "
+                         f"model works on {shape[1]}x{shape[2]} images")
+    start_index = np.full(starts, -1)
+    if z0 is None:
+        k = min(starts, len(props))
+        start_index = initial_guesses(props, target, k, model=model)[0]
+        z0 = encode_dataset(model, np.asarray(train_images)[start_index])
+    z0 = np.asarray(z0, np.float32)
+    rows = np.repeat(target, len(z0), axis=0)
+    direct = optimize_latent(model, z0, rows, mode="direct", max_iterations=iterations)
+    loop = optimize_latent(model, direct.z, rows, mode="loop_binary", max_iterations=loop_iterations,
+                           learning_rate=ds.loop_learning_rate, patience=min(ds.patience, loop_iterations))
+    # every candidate measured exactly: direct and loop result of each start (and refined designs)
+    designs = binarize(decode(model, np.concatenate([direct.z, loop.z])))
+    stage = np.array(["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
+    origin = np.concatenate([np.arange(len(z0)), np.arange(len(z0))])
+    loss = np.concatenate([direct.loss, loop.loss])
+    cache = PropertyCache()
+    exact = cache(designs)
+    error = scaled_error(exact, target[0], model.property_scaler)
+    if refine_calls:
+        from .refine import refine_designs
+
+        seeds = distinct_designs(designs, error, n_designs)
+        ref = refine_designs(designs[seeds], np.repeat(target, len(seeds), axis=0), model.property_scaler,
+                             pore_size, cache=cache, max_calls=refine_calls, rng=np.random.default_rng(seed))
+        designs = np.concatenate([designs, ref.images])
+        exact = np.concatenate([exact, ref.properties])
+        error = np.concatenate([error, ref.error])
+        stage = np.concatenate([stage, np.full(len(seeds), "refined", dtype=object)])
+        origin = np.concatenate([origin, origin[seeds]])
+        loss = np.concatenate([loss, np.full(len(seeds), np.nan)])
+    keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
+    mu = encode_dataset(model, designs[keep])
+    reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
+    return DesignSet(target=target[0], check=check, images=designs[keep], properties=exact[keep],
+                     error=error[keep], regressor=reg, stage=stage[keep], loss=loss[keep],
+                     start_index=start_index[origin[keep]])

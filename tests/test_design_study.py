@@ -1,0 +1,100 @@
+"""The inverse-design study (paper Sec. 4.5): the loop stages refine ``loop_starts`` starts per target."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from pvae_lib.design.study import protocol_table, run_inverse_study  # noqa: E402
+from pvae_lib.profiles import get_profile, loop_refined_starts  # noqa: E402
+from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = tiny_pvae()
+    images, porosity, k11 = tiny_dataset(30)
+    # spread K11 around the proxy, so that the training points span the (n, K11) plane
+    k11 = k11 * np.random.default_rng(1).uniform(0.7, 1.3, len(k11))
+    return model, images, np.column_stack([porosity, k11])
+
+
+def _profile(n_starts, loop_starts):
+    p = get_profile("quick")
+    ds = dataclasses.replace(p.design, n_targets=5, n_starts=n_starts, loop_starts=loop_starts,
+                             max_iterations=30, loop_max_iterations=5, loop_modes=("loop",))
+    return dataclasses.replace(p, design=ds)
+
+
+@pytest.mark.parametrize("n_starts, loop_starts, k", [(4, 1, 1), (4, 3, 3), (4, 10, 4)])
+def test_loop_refines_loop_starts_per_target(setup, n_starts, loop_starts, k):
+    model, images, props = setup
+    p = _profile(n_starts, loop_starts)
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    assert study.loop_z["loop"].shape == (5, k, model.latent_dim)
+    assert study.loops["loop"].z.shape == (5, model.latent_dim)
+    # the stage's design is the looped start with the lowest loop loss
+
+    for t in range(5):
+        match = np.all(np.isclose(study.loop_z["loop"][t], study.loops["loop"].z[t]), axis=1)
+        assert match.any(), t
+    assert loop_refined_starts(p) == ("all 4" if k == 4 else f"best {k} of 4")
+
+
+def test_loop_starts_are_the_best_direct_starts(setup):
+    """With k looped starts, the loop begins from the k direct starts of lowest loss (0 loop steps)."""
+    model, images, props = setup
+    p = _profile(4, 2)
+    p = dataclasses.replace(p, design=dataclasses.replace(p.design, loop_max_iterations=1, loop_learning_rate=0.0))
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    order = np.argsort(study.direct.loss, axis=1, kind="stable")[:, :2]
+    want = np.take_along_axis(study.direct.z, order[:, :, None], axis=1)
+    np.testing.assert_allclose(study.loop_z["loop"], want, atol=1e-6)
+
+
+def test_protocol_table():
+    targets = np.array([[0.2, 1.0], [0.3, 2.0], [0.4, 3.0]])
+    exact = targets.copy()
+    off = targets * [1.0, 1.1]
+    t = protocol_table(targets, {"exact": exact, "off": off}, np.array([True, True, False]))
+    assert t.loc["exact", ("all targets", "R² K11")] == pytest.approx(1.0)
+    assert t.loc["off", ("all targets", "median |K/K*-1|")] == pytest.approx(0.1)
+    assert t.loc["off", ("feasible targets", "R² n")] == pytest.approx(1.0)
+    assert t.loc["off", ("all targets", "R² K11")] < 1.0
+
+
+def test_design_target_returns_verified_distinct_designs(setup):
+    """The single-target pipeline (pvae design, design explorer): designs measured exactly."""
+    from pvae_lib.design.pipeline import design_target
+    from pvae_lib.design.verify import ComponentDuctFlow
+
+    model, images, props = setup
+    p = _profile(4, 1)
+    res = design_target(model, props[3], images, props, profile=p, n_designs=3, iterations=20,
+                        loop_iterations=3, refine_calls=4, pore_size=4)
+    assert 1 <= len(res.images) <= 3 and res.images.dtype == bool
+    np.testing.assert_allclose(res.properties, ComponentDuctFlow()(res.images), rtol=1e-9)
+    assert np.all(np.diff(res.error) >= 0)  # best verified first
+    assert set(res.stage) <= {"direct", "loop_binary", "refined"}
+    assert np.all(res.start_index >= 0)
+    with pytest.raises(ValueError, match="--force"):
+        design_target(model, [0.99, 50.0], images, props, profile=p)
+    with pytest.raises(ValueError, match="starts"):
+        design_target(model, props[3], profile=p)
+
+
+def test_design_explorer_builds_and_redraws(setup):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pvae_lib.design.widgets import design_explorer
+
+    model, images, props = setup
+    p = _profile(2, 1)
+    p = dataclasses.replace(p, design=dataclasses.replace(p.design, max_iterations=5, refine_calls=2))
+    box = design_explorer(model, images, props, profile=p)
+    n_w, k_w, button = box.children[0].children
+    n_w.value = float(props[5, 0])
+    assert n_w.description == "n*" and button.description == "design"
+    button.click()  # runs the pipeline again for the new target without error
