@@ -32,8 +32,9 @@ the book folder named by ``PVAE_BOOK_DIR``); the pages are the root and chapters
    must have cell padding; math wider than its box must sit in a horizontally scrollable box
    (``overflow-x: auto``), not be cut off; the page must not be wider than the window. A full-page screenshot goes to
    ``_build/screenshots/<page>.png``.
-4. **slerp slider** (``test_slerp_jshtml_slider_changes_frame``): moving the kernel-free
-   ``to_jshtml`` slider (range input, then the "Next frame" button) changes the shown frame.
+4. **kernel-free sliders** (``test_jshtml_slider_changes_frame``; slerp path, inverse designs):
+   moving the ``to_jshtml`` slider (range input, then the "Next frame" button) changes the shown
+   frame.
 5. **Bibliography** (``test_bibliography_labels_are_author_year``): labels like the in-text
    author-year citations ("Kingma and Welling, 2013"), not alpha keys ("KW13").
 """
@@ -491,16 +492,20 @@ def test_page_in_browser(site, file):
 
 
 SLERP = "book/slerp"
+#: pages with a kernel-free slider: the slerp path and the inverse designs of precomputed targets
+SLIDER_PAGES = [SLERP, "book/inverse_design"]
 
 
-@pytest.mark.skipif(SLERP not in PAGES, reason="no slerp chapter")
-def test_slerp_jshtml_slider_changes_frame(site):
+@pytest.mark.parametrize("chapter", SLIDER_PAGES)
+def test_jshtml_slider_changes_frame(site, chapter):
+    if chapter not in PAGES:
+        pytest.skip(f"no {chapter} chapter")
     base_url, browser = site
-    _need(_html_path(SLERP))
-    context, page, watch = _open(browser, base_url, f"{SLERP}.html")
+    _need(_html_path(chapter))
+    context, page, watch = _open(browser, base_url, f"{chapter}.html")
     try:
         slider = page.locator("input.anim-slider[type=range]")
-        assert slider.count() >= 1, "slerp page: no to_jshtml animation slider"
+        assert slider.count() >= 1, f"{chapter} page: no to_jshtml animation slider"
         slider = slider.first
         animation = slider.locator("xpath=ancestor::div[contains(@class,'animation')][1]")
         image = animation.locator("img").first
