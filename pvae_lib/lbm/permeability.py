@@ -177,13 +177,22 @@ def permeability(
     config = config or LBMConfig()
     pores = _check(image, config)
     ax = normalize_axis(axis, pores.ndim)
-    phi = porosity(pores)
     if not _flows(pores, ax, config):
-        return PermeabilityResult(0.0, ax, phi, True, False, 0, 0.0, np.zeros(pores.ndim))
+        return _no_flow(pores, ax)
     sim = simulate(pores, config, ax, progress=progress)
     if require_convergence and not sim.converged:
         raise _not_converged(sim, f"LBM run along axis {ax}")
-    K = darcy_permeability(sim.mean_velocity[ax], sim.driving_gradient, config.viscosity)
+    return _from_run(sim, ax, porosity(pores))
+
+
+def _no_flow(pores, ax) -> PermeabilityResult:
+    """``K = 0`` without a run: no pore path connects the faces normal to ``ax``."""
+    return PermeabilityResult(0.0, ax, porosity(pores), True, False, 0, 0.0, np.zeros(pores.ndim))
+
+
+def _from_run(sim, ax, phi) -> PermeabilityResult:
+    """Darcy's K (l.u.) from a finished run along ``ax``."""
+    K = darcy_permeability(sim.mean_velocity[ax], sim.driving_gradient, sim.config.viscosity)
     return PermeabilityResult(K, ax, phi, sim.converged, True, sim.steps, sim.seconds, sim.mean_velocity, sim)
 
 
@@ -244,10 +253,7 @@ def permeability_batch(
             raise ValueError(f"images[{b}]: {err}") from err
     ax = normalize_axis(axis, batch[0].ndim)
     flowing = [b for b, pores in enumerate(batch) if _flows(pores, ax, config)]
-    results = [
-        PermeabilityResult(0.0, ax, porosity(pores), True, False, 0, 0.0, np.zeros(pores.ndim))
-        for pores in batch
-    ]
+    results = [_no_flow(pores, ax) for pores in batch]
     if not flowing:
         return results
     sims = simulate_batch([batch[b] for b in flowing], config, ax, progress=progress)
@@ -256,9 +262,7 @@ def permeability_batch(
             if not sim.converged:
                 raise _not_converged(sim, f"LBM run along axis {ax} of images[{b}]")
     for b, sim in zip(flowing, sims):
-        K = darcy_permeability(sim.mean_velocity[ax], sim.driving_gradient, config.viscosity)
-        results[b] = PermeabilityResult(K, ax, results[b].porosity, sim.converged, True, sim.steps,
-                                        sim.seconds, sim.mean_velocity, sim)
+        results[b] = _from_run(sim, ax, results[b].porosity)
     return results
 
 
