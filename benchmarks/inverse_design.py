@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     import pvae_lib
     from pvae_lib.data.datasets import load_synthetic_dataset
     from pvae_lib.design.evaluate import feasible_mask
-    from pvae_lib.design.interpolation import binarize
+    from pvae_lib.binarize import binarize
     from pvae_lib.design.inverse import inverse_design, random_targets, target_box
     from pvae_lib.design.latent import decode, encode_dataset
     from pvae_lib.design.refine import refine_designs

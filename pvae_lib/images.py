@@ -59,7 +59,7 @@ def as_pore_array(image, ndim: int | tuple[int, ...] | None = None, name: str = 
             bad = np.unique(arr[~(is_one | (arr == 0))])[:5]
             raise ValueError(
                 f"{name} is not binary: found values {bad.tolist()} besides 0 and 1. "
-                "Threshold it first (e.g. pvae_lib.data.io.binarize) with 1 = pore, 0 = solid."
+                "Threshold it first (e.g. pvae_lib.binarize.binarize) with 1 = pore, 0 = solid."
             )
         out = is_one
     allowed = (ndim,) if isinstance(ndim, int) else ndim

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from pvae_lib.data.io import binarize, natural_key, read_image, write_stack
+from pvae_lib.binarize import otsu
+from pvae_lib.data.io import natural_key, read_image, write_stack
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_gray_otsu_and_16bit(tmp_path):
     assert np.array_equal(read_image(folder, pore="dark"), ~pores)
     with pytest.raises(ValueError, match="bright"):
         read_image(folder, pore="nonzero")  # gray data needs a threshold convention
-    assert np.array_equal(binarize(gray.astype(float) / 65535, "bright"), pores)
+    assert np.array_equal(otsu(gray.astype(float) / 65535, pore="bright"), pores)
 
 
 def test_natural_sort(tmp_path):

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pvae_lib.design.interpolation import binarize, interpolation_path, lerp, slerp
+from pvae_lib.binarize import binarize
+from pvae_lib.design.interpolation import interpolation_path, lerp, slerp
 
 
 def test_slerp_endpoints_exact():

@@ -75,7 +75,7 @@ def _analytic(images):
 
 
 def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
-    from pvae_lib.design.interpolation import binarize
+    from pvae_lib.binarize import binarize
     from pvae_lib.design.latent import decode
 
     rng = np.random.default_rng(1)

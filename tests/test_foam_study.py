@@ -52,15 +52,15 @@ def test_load_foam_dataset_regenerates_the_shipped_images():
     assert np.median(props[flat, 1]) < np.median(props[flat, 2])
 
 
-def test_binarize_expected_porosity_keeps_mean_and_ranking():
-    from pvae_lib.models.foam import binarize_expected_porosity
+def test_expected_porosity_keeps_mean_and_ranking():
+    from pvae_lib.binarize import expected_porosity
 
     rng = np.random.default_rng(1)
     p = 0.6 + 0.35 * rng.random((3, 6, 6, 6, 1))  # all > 0.5: thresholding at 0.5 gives all pore
-    b = binarize_expected_porosity(p)
+    b = expected_porosity(p)
     assert b.shape == (3, 6, 6, 6) and b.dtype == bool
     for img, prob in zip(b, p[..., 0]):
         assert img.sum() == round(prob.mean() * prob.size)
         assert prob[img].min() >= prob[~img].max()  # the most probable voxels are the pores
     with pytest.raises(ValueError):
-        binarize_expected_porosity(p * 2)
+        expected_porosity(p * 2)

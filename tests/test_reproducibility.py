@@ -34,25 +34,40 @@ _SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run(extra_env=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_NUM_", "TF_ENABLE_ONEDNN"))}
+def _start(extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_NUM_", "TF_ENABLE_ONEDNN", "PVAE_THREADS"))}
     env.update(extra_env or {})
-    out = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", _SCRIPT], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _digests(proc):
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Three training processes at once: two with the defaults (2 intra-op threads), one with 1 thread.
+
+    They run side by side on purpose: a busy machine must not change the bits either.
+    """
+    procs = {"first": _start(), "second": _start(), "one_thread": _start({"PVAE_THREADS": "1"})}
+    return {name: _digests(proc) for name, proc in procs.items()}
 
 
 @pytest.mark.slow
-def test_training_is_bit_identical_in_two_processes():
+def test_training_is_bit_identical_in_two_processes(runs):
     """Two separate processes (augmentation, shuffling, dropout-free nets, all three pVAE stages)."""
-    first, second = _run(), _run()
-    assert first == second
+    assert runs["first"] == runs["second"]
 
 
 @pytest.mark.slow
-def test_thread_count_is_what_changes_the_bits():
+def test_thread_count_is_what_changes_the_bits(runs):
     """Why the thread count is fixed: 1 and 2 intra-op threads add in a different order."""
-    assert _run({"PVAE_THREADS": "1"}) != _run({"PVAE_THREADS": "2"})
+    assert configure_runtime({})["TF_NUM_INTRAOP_THREADS"] == "2"  # the default of the two runs above
+    assert runs["one_thread"] != runs["first"]
 
 
 def test_configure_runtime_defaults_and_overrides():

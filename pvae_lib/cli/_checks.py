@@ -188,5 +188,5 @@ def lbm_config(args):
     from pvae_lib.lbm.config import LBMConfig
 
     return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
-                     max_steps=args.max_steps, check_interval=min(100, args.max_steps),
+                     max_steps=args.max_steps, check_interval=min(100, max(1, args.max_steps // 2)),
                      min_steps=min(200, args.max_steps), tolerance=args.tolerance)

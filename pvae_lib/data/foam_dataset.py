@@ -28,7 +28,7 @@ from .resources import shipped_path
 
 __all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
            "SHIPPED_FOAM", "foam_settings", "has_shipped_labels", "foam_run_dir", "foam_label_commands",
-           "build_foam_labels"]
+           "build_foam_labels", "foam_label_config", "foam_label_table"]
 
 #: Property columns of the shipped table, in the order the book trains on them.
 K_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
@@ -154,9 +154,6 @@ def build_foam_labels(profile, seed: int | None = None, folder=None, progress: b
     give), with progress bars. An interrupted call resumes where it stopped, and the command-line
     ``pvae label`` can take over (same settings). Costs one 3-D LBM run per sub-volume and axis.
     """
-    import argparse
-
-    from ..cli._checks import add_lbm_arguments, lbm_config
     from .foam import write_foam_dataset
     from .labels import label_dataset
 
@@ -167,12 +164,48 @@ def build_foam_labels(profile, seed: int | None = None, folder=None, progress: b
         write_foam_dataset(folder, config=foam_config_from_profile(d), strains=tuple(d.foam_strains),
                            sub_size=d.foam_subvolume_size, stride=d.foam_stride, seed=seed, overwrite=True,
                            progress=progress)
+    label_dataset(folder, solver="lbm", axes=(0, 1, 2), every=5, workers=1, lbm_config=foam_label_config(profile),
+                  progress=progress)
+    return folder / "properties.csv"
+
+
+def foam_label_config(profile):
+    """The :class:`~pvae_lib.lbm.config.LBMConfig` of a profile's foam labels.
+
+    Exactly what the ``pvae label`` flags of :func:`foam_label_commands` give (TRT, tau = 1, body
+    force, periodic faces; ``profile.lbm.max_steps`` and ``profile.lbm.tolerance``), so a chapter
+    that recomputes a label runs the same solver settings as the label table.
+    """
+    import argparse
+
+    from ..cli._checks import add_lbm_arguments, lbm_config
+
     parser = argparse.ArgumentParser()
     add_lbm_arguments(parser)
     args, _ = parser.parse_known_args(_label_flags(profile))
-    label_dataset(folder, solver="lbm", axes=(0, 1, 2), every=5, workers=1, lbm_config=lbm_config(args),
-                  progress=progress)
-    return folder / "properties.csv"
+    return lbm_config(args)
+
+
+def foam_label_table(profile=None, seed: int | None = None, build: bool = False,
+                     progress: bool = False) -> pd.DataFrame:
+    """The LBM label table of a profile's foam sub-volumes (one row per sub-volume).
+
+    The shipped ``foam_quick_properties.csv`` when the profile's foam settings are those of
+    :data:`SHIPPED_FOAM`, else the profile's own table (made by :func:`build_foam_labels` when
+    ``build`` is true; otherwise a missing table raises ``FileNotFoundError`` naming the commands).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``case, n_F, strain, volume, x0, y0, z0, Permeability_x|y|z`` (K in l.u.).
+    """
+    from ..profiles import get_profile
+    from .properties import read_properties
+
+    profile = profile or get_profile()
+    seed = profile.seed if seed is None else int(seed)
+    csv = default_foam_csv() if has_shipped_labels(profile, seed) else _profile_csv(profile, seed, build, progress)
+    return read_properties(csv).reset_index(drop=True)
 
 
 def _profile_csv(profile, seed: int, build: bool, progress: bool) -> Path:
@@ -296,8 +329,9 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
     section = profile.data
     seed = profile.seed if seed is None else int(seed)
     if csv is None:
-        csv = default_foam_csv() if has_shipped_labels(profile, seed) else _profile_csv(profile, seed, build, progress)
-    table = read_properties(csv).reset_index(drop=True)
+        table = foam_label_table(profile, seed, build=build, progress=progress)
+    else:
+        table = read_properties(csv).reset_index(drop=True)
     missing = {"volume", "x0", "y0", "z0", "strain", *K_COLUMNS} - set(table.columns)
     if missing:
         raise ValueError(f"the foam table lacks the columns {sorted(missing)}")

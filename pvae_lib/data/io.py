@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..binarize import _as_image, _gray_levels, fixed_threshold, otsu
 from ..fileio import atomic_path, save_npy_atomic
 from ..images import as_pore_array
 
 __all__ = [
     "PORE_CONVENTIONS",
     "IMAGE_SUFFIXES",
-    "binarize",
     "read_image",
     "write_stack",
     "natural_key",
@@ -71,72 +71,32 @@ def _check_convention(pore: str) -> str:
     return pore
 
 
-def binarize(image, pore: str = "bright", *, name: str = "image", threshold: float | None = None) -> np.ndarray:
-    """Turn a gray-scale or binary array into a pore array (``True`` = pore).
+def _pore_phase(data, pore: str, *, name: str, threshold: float | None) -> np.ndarray:
+    """Apply the file's convention ``pore`` (module docstring) to ``data``: bool, ``True`` = pore.
 
-    Parameters
-    ----------
-    image : array_like of numbers
-        Any rank; integer (8- or 16-bit) or float gray levels, or binary values.
-    pore : {"nonzero", "zero", "bright", "dark"}
-        Which values are pore (see the module docstring). ``"bright"``/``"dark"`` use
-        Otsu's threshold (:func:`skimage.filters.threshold_otsu`) over all voxels; pore is
-        ``value > t`` (bright) or ``value <= t`` (dark). Otsu is exact over the distinct
-        gray levels when there are at most 65,536 of them, else on a 4096-bin histogram.
-        For an image with only two gray levels this is comparing with the lower level.
-    name : str
-        Used in error messages (e.g. the file name).
-    threshold : float, optional
-        A fixed gray level instead of Otsu's: pore is ``value > threshold`` (``"bright"``)
-        or ``value <= threshold`` (``"dark"``). Only with ``"bright"``/``"dark"``.
-
-    Returns
-    -------
-    numpy.ndarray of bool
+    Gray-scale conventions go to the rules of :mod:`pvae_lib.binarize` (``"bright"``/``"dark"``:
+    :func:`~pvae_lib.binarize.otsu`, or :func:`~pvae_lib.binarize.fixed_threshold` at
+    ``threshold``); the binary ones (``"nonzero"``/``"zero"``) are checked to be binary here.
+    The shape is kept (no channel axis is dropped).
     """
     pore = _check_convention(pore)
     if threshold is not None and pore not in ("bright", "dark"):
         raise ValueError(f"a threshold needs pore='bright' or pore='dark' (CLI: --pore bright|dark), not {pore!r}")
-    arr = np.asarray(image)
-    if arr.dtype == bool:
-        arr = arr.view(np.uint8)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"{name}: expected numeric image data, got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError(f"{name}: image is empty (shape {arr.shape})")
-    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: image contains NaN or Inf")
     if threshold is not None:
-        if not np.isfinite(threshold):
-            raise ValueError(f"{name}: the threshold must be a finite gray level, got {threshold}")
-        return (arr > threshold) if pore == "bright" else (arr <= threshold)
-    levels = np.unique(arr) if arr.size <= 50_000_000 else np.unique(arr[:: max(1, arr.shape[0] // 8)])
-    if pore in ("nonzero", "zero"):
-        # binary: one value, or two of which one is 0 (0/1, 0/255, -1/0, ...)
-        if levels.size > 2 or (levels.size == 2 and 0 not in levels):
-            raise ValueError(
-                f"{name}: not a binary 0/non-zero image (gray levels {levels[:6].tolist()}"
-                f"{'...' if levels.size > 6 else ''}); threshold it with Otsu's method: pore='bright' or "
-                "pore='dark' (CLI: --pore bright or --pore dark), or at a gray level of your choice "
-                "(CLI: --threshold VALUE)"
-            )
-        return (arr != 0) if pore == "nonzero" else (arr == 0)
-    if levels.size == 1:
-        value = levels[0]
-        # a uniform image: all of one phase; bright pore if the value is non-zero.
-        full = bool(value != 0) if pore == "bright" else bool(value == 0)
-        return np.full(arr.shape, full)
-    if levels.size == 2:
-        threshold = levels[0]
-    else:
-        from skimage.filters import threshold_otsu
-
-        if levels.size <= 65_536:  # exact Otsu over the distinct gray levels (no binning error)
-            values, counts = np.unique(arr, return_counts=True)
-            threshold = threshold_otsu(hist=(counts, values.astype(float)))
-        else:
-            threshold = threshold_otsu(arr, nbins=4096)
-    return (arr > threshold) if pore == "bright" else (arr <= threshold)
+        return fixed_threshold(data, threshold, pore=pore, name=name, squeeze_channel=False)
+    if pore in ("bright", "dark"):
+        return otsu(data, pore=pore, name=name, squeeze_channel=False)
+    arr = _as_image(data, name, squeeze_channel=False)
+    levels = _gray_levels(arr)
+    # binary: one value, or two of which one is 0 (0/1, 0/255, -1/0, ...)
+    if levels.size > 2 or (levels.size == 2 and 0 not in levels):
+        raise ValueError(
+            f"{name}: not a binary 0/non-zero image (gray levels {levels[:6].tolist()}"
+            f"{'...' if levels.size > 6 else ''}); threshold it with Otsu's method: pore='bright' or "
+            "pore='dark' (CLI: --pore bright or --pore dark), or at a gray level of your choice "
+            "(CLI: --threshold VALUE)"
+        )
+    return (arr != 0) if pore == "nonzero" else (arr == 0)
 
 
 def _drop_channels(data: np.ndarray, path: Path) -> np.ndarray:
@@ -256,7 +216,9 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero", threshold: flo
         The file's convention for the pore phase (see the module docstring). Gray-scale data
         needs ``"bright"`` or ``"dark"`` (Otsu threshold).
     threshold : float, optional
-        Fixed gray level instead of Otsu's (see :func:`binarize`).
+        Fixed gray level instead of Otsu's: pore is ``value > threshold`` (``"bright"``) or
+        ``value <= threshold`` (``"dark"``); only with ``"bright"``/``"dark"``
+        (see :func:`pvae_lib.binarize.fixed_threshold`).
 
     Returns
     -------
@@ -294,7 +256,7 @@ def read_image(path: str | os.PathLike, *, pore: str = "nonzero", threshold: flo
             raise ValueError(
                 f"{path}: unsupported file type {path.suffix!r}; use .npy, .tif/.tiff, .png, .bmp or a folder of slices"
             )
-    return binarize(data, pore, name=str(path), threshold=threshold)
+    return _pore_phase(data, pore, name=str(path), threshold=threshold)
 
 
 def _remove(path: Path) -> None:

@@ -21,7 +21,7 @@ import importlib
 _LAZY = {
     # interpolation
     "slerp": "interpolation", "lerp": "interpolation", "interpolation_path": "interpolation",
-    "decode_path": "interpolation", "binarize": "interpolation", "PathProperties": "interpolation",
+    "decode_path": "interpolation", "PathProperties": "interpolation",
     "path_properties": "interpolation",
     # latent
     "encode_dataset": "latent", "latent_kde_curves": "latent", "LatentPCA": "latent",

@@ -15,7 +15,6 @@ __all__ = [
     "lerp",
     "interpolation_path",
     "decode_path",
-    "binarize",
     "PathProperties",
     "path_properties",
 ]
@@ -123,17 +122,6 @@ def interpolation_path(z0, z1, steps: int = 100, method: str = "slerp") -> np.nd
     raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}")
 
 
-def binarize(decoded, threshold: float = 0.5) -> np.ndarray:
-    """Threshold decoder output (values in [0, 1], 1 = pore) to a bool pore image.
-
-    A trailing channel axis of length 1 is dropped: ``(N, H, W, 1) -> (N, H, W)``.
-    """
-    arr = np.asarray(decoded)
-    if arr.ndim >= 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    return arr > threshold
-
-
 def decode_path(model, path, batch_size: int = 256) -> np.ndarray:
     """Decode latent vectors with ``model.decoder``; returns float images in [0, 1] without the channel axis."""
     from .latent import decode
@@ -174,10 +162,11 @@ class PathProperties:
 def path_properties(model, path, cnn=None, exact: bool = True, threshold: float = 0.5,
                     n_jobs: int = 1, solver=None, progress: bool = False) -> PathProperties:
     """Decode ``path``, binarise, and measure n and K11 by the CNN surrogate and the exact solver."""
+    from ..binarize import binarize
     from .evaluate import exact_properties, surrogate_properties
 
     path = np.asarray(path)
-    images = binarize(decode_path(model, path), threshold)
+    images = binarize(decode_path(model, path), threshold=threshold)
     steps = len(path)
     n_exact = images.reshape(steps, -1).mean(axis=1)
     k_exact = np.full(steps, np.nan)

@@ -74,7 +74,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     """
     from pvae_lib.profiles import get_profile
 
-    from .interpolation import binarize
+    from ..binarize import binarize
     from .inverse import _unscale, check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
     from .latent import decode, encode_dataset
     from .verify import PropertyCache, scaled_error

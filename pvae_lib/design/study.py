@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..binarize import binarize
 from .evaluate import evaluate_designs, feasible_mask, r2_scores
-from .interpolation import binarize
 from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
                       predict_properties, random_targets, target_box)
 from .latent import decode, encode_dataset

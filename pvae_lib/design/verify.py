@@ -354,7 +354,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
     -------
     VerifiedSelection
     """
-    from .interpolation import binarize
+    from ..binarize import binarize
     from .latent import decode
 
     t0 = time.perf_counter()
@@ -381,7 +381,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
 
         starts = tqdm(starts, desc="decode candidates", unit="batch")
     for s in starts:
-        parts.append(binarize(decode(model, flat[s:s + batch_size], batch_size=batch_size), threshold))
+        parts.append(binarize(decode(model, flat[s:s + batch_size], batch_size=batch_size), threshold=threshold))
     images = np.concatenate(parts, axis=0)
     t_dec = time.perf_counter()
     calls0, solves0 = cache.calls, getattr(cache.evaluator, "solves", 0)

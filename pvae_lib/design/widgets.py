@@ -42,7 +42,8 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
 
     from ..plotting import show_structure
     from .evaluate import exact_properties, surrogate_properties
-    from .interpolation import binarize, decode_path, interpolation_path
+    from ..binarize import binarize
+    from .interpolation import decode_path, interpolation_path
     from .latent import encode_dataset
 
     images = np.asarray(images)

@@ -21,7 +21,7 @@ from ..profiles import get_profile
 from ..results import artifacts_dir
 from .zoo import data_fingerprint, save_model_atomic
 
-__all__ = ["FoamPVAE", "foam_pvae_section", "get_trained_foam_pvae", "binarize_expected_porosity"]
+__all__ = ["FoamPVAE", "foam_pvae_section", "get_trained_foam_pvae"]
 
 FOAM_PROPERTIES = ("n", "k11", "k22", "k33")
 
@@ -105,35 +105,3 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
         write_json_atomic(info_path, {"key": key, "r2": res.r2, "train_time_s": train_time, "epochs": epochs,
                                       "best_epochs": best})
         return FoamPVAE(res.model, res.r2, res.split, res.y_test, res.y_pred, train_time, epochs, best, loaded=False)
-
-
-def binarize_expected_porosity(decoded) -> np.ndarray:
-    """Binarise decoder output so that each image keeps its *expected* porosity.
-
-    The decoder gives per-voxel pore probabilities ``p`` (1 = pore); their mean is the expected
-    porosity of the image. Thresholding at 0.5 turns a blurry, uncertain decoding of a highly
-    porous foam into an all-pore block (every voxel is more likely pore than solid). Here the
-    ``round(mean(p) * size)`` most probable voxels of each image become pore, the rest solid.
-
-    Parameters
-    ----------
-    decoded : array_like (N, ...) or (N, ..., 1), values in [0, 1]
-
-    Returns
-    -------
-    ndarray of bool, the shape of ``decoded`` without a trailing channel axis of 1
-    """
-    p = np.asarray(decoded, dtype=np.float64)
-    if p.ndim >= 3 and p.shape[-1] == 1:
-        p = p[..., 0]
-    if p.ndim < 2:
-        raise ValueError(f"decoded must be a batch (N, ...), got shape {p.shape}")
-    if not np.all(np.isfinite(p)) or p.min(initial=0.0) < 0 or p.max(initial=0.0) > 1:
-        raise ValueError("decoded values must be finite probabilities in [0, 1]")
-    flat = p.reshape(len(p), -1)
-    out = np.zeros(flat.shape, dtype=bool)
-    n_pore = np.rint(flat.mean(axis=1) * flat.shape[1]).astype(int)
-    order = np.argsort(-flat, axis=1, kind="stable")
-    for i, k in enumerate(n_pore):
-        out[i, order[i, :k]] = True
-    return out.reshape(p.shape)
