@@ -24,14 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .properties import PERMEABILITY_COLUMNS
 from .resources import shipped_path
 
 __all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
            "SHIPPED_FOAM", "foam_settings", "has_shipped_labels", "foam_run_dir", "foam_label_commands",
            "build_foam_labels", "foam_label_config", "foam_label_table"]
 
-#: Property columns of the shipped table, in the order the book trains on them.
-K_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
 
 
 @dataclass
@@ -63,7 +62,7 @@ class FoamDataset:
     @property
     def permeability(self) -> np.ndarray:
         """(N, 3) array of K11, K22, K33 in lattice units (l.u.)."""
-        return self.table[list(K_COLUMNS)].to_numpy(float)
+        return self.table[list(PERMEABILITY_COLUMNS)].to_numpy(float)
 
     def properties(self) -> np.ndarray:
         """(N, 4) array ``(n, K11, K22, K33)`` for the pVAE."""
@@ -332,7 +331,7 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
         table = foam_label_table(profile, seed, build=build, progress=progress)
     else:
         table = read_properties(csv).reset_index(drop=True)
-    missing = {"volume", "x0", "y0", "z0", "strain", *K_COLUMNS} - set(table.columns)
+    missing = {"volume", "x0", "y0", "z0", "strain", *PERMEABILITY_COLUMNS} - set(table.columns)
     if missing:
         raise ValueError(f"the foam table lacks the columns {sorted(missing)}")
     strains = tuple(float(s) for s in section.foam_strains)

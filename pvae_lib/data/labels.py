@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..images import normalize_axis
-from .properties import CASE, POROSITY, permeability_column, read_properties, write_properties
+from .properties import CASE, PERMEABILITY_COLUMNS, POROSITY, permeability_column, read_properties, write_properties
 from .synthetic import extrude
 
 __all__ = ["SOLVERS", "label_sample", "label_images", "label_dataset", "parse_axes", "label_settings",
@@ -70,13 +70,6 @@ def parse_axes(axes) -> tuple[int, ...]:
     if not out:
         raise ValueError("no axis given; use e.g. 'x' or 'x,y,z'")
     return tuple(out)
-
-
-def _lbm_value(result) -> float:
-    for attr in ("permeability", "k", "K"):
-        if hasattr(result, attr) and not callable(getattr(result, attr)):
-            return float(getattr(result, attr))
-    return float(result)
 
 
 def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length: int | None = None,
@@ -119,8 +112,7 @@ def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length:
             from ..lbm.permeability import permeability
 
             sample = extrude(image, extruded_length) if pattern else image
-            value = _lbm_value(permeability(sample, axis=axis, config=lbm_config) if lbm_config is not None
-                               else permeability(sample, axis=axis))
+            value = permeability(sample, axis=axis, config=lbm_config).K
         out[permeability_column(axis)] = float(value)
     return out
 
@@ -269,7 +261,7 @@ def _check_settings(stored: dict, wanted: dict, csv_path: Path, json_path: Path)
     )
 
 
-_NUMERIC = (CASE, POROSITY, "Permeability_x", "Permeability_y", "Permeability_z")
+_NUMERIC = (CASE, POROSITY, *PERMEABILITY_COLUMNS)
 
 
 def read_labels(path, *, n_images: int | None = None, require_line_ends: bool = True) -> pd.DataFrame:

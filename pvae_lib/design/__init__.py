@@ -1,6 +1,6 @@
 """Latent-space analysis, interpolation and inverse design (paper Sections 3.3, 4.3-4.5).
 
-Modules (TensorFlow is imported only where a model is run):
+Modules (none imports TensorFlow: it is loaded only when a model is run):
 
 - :mod:`~pvae_lib.design.latent` - encode a data set, KDE per latent dimension, PCA,
   correlation of principal components with properties (paper Figs. 8-11).
@@ -16,40 +16,108 @@ Modules (TensorFlow is imported only where a model is run):
 """
 from __future__ import annotations
 
-import importlib
+from .evaluate import (  # noqa: F401
+    evaluate_designs,
+    exact_properties,
+    feasibility_envelope,
+    feasible_mask,
+    nearest_feasible,
+    r2_scores,
+    surrogate_properties,
+)
+from .interpolation import (  # noqa: F401
+    PathProperties,
+    decode_path,
+    interpolation_path,
+    lerp,
+    path_properties,
+    slerp,
+)
+from .inverse import (  # noqa: F401
+    InverseResult,
+    TargetCheck,
+    check_target,
+    distinct_designs,
+    initial_guesses,
+    inverse_design,
+    optimize_latent,
+    predict_properties,
+    random_targets,
+    target_box,
+    validate_targets,
+)
+from .latent import (  # noqa: F401
+    LatentPCA,
+    encode_dataset,
+    latent_kde_curves,
+    pc_property_correlation,
+)
+from .refine import (  # noqa: F401
+    RefineResult,
+    check_squares,
+    free_positions,
+    image_from_squares,
+    refine_designs,
+    squares_from_image,
+)
+from .study import (  # noqa: F401
+    InverseStudy,
+    r2_table,
+    run_inverse_study,
+)
+from .verify import (  # noqa: F401
+    ComponentDuctFlow,
+    PropertyCache,
+    VerifiedSelection,
+    duct_flow_evaluator,
+    scaled_error,
+    select_verified,
+    stack_candidates,
+)
 
-_LAZY = {
-    # interpolation
-    "slerp": "interpolation", "lerp": "interpolation", "interpolation_path": "interpolation",
-    "decode_path": "interpolation", "PathProperties": "interpolation",
-    "path_properties": "interpolation",
-    # latent
-    "encode_dataset": "latent", "latent_kde_curves": "latent", "LatentPCA": "latent",
-    "pc_property_correlation": "latent",
-    # inverse
-    "InverseResult": "inverse", "optimize_latent": "inverse", "initial_guesses": "inverse",
-    "inverse_design": "inverse", "random_targets": "inverse", "target_box": "inverse",
-    "validate_targets": "inverse", "distinct_designs": "inverse", "predict_properties": "inverse",
-    "TargetCheck": "inverse", "check_target": "inverse",
-    # evaluate
-    "exact_properties": "evaluate", "surrogate_properties": "evaluate", "feasible_mask": "evaluate",
-    "evaluate_designs": "evaluate", "r2_scores": "evaluate", "feasibility_envelope": "evaluate",
-    "nearest_feasible": "evaluate",
-    # verify
-    "scaled_error": "verify", "duct_flow_evaluator": "verify", "ComponentDuctFlow": "verify",
-    "PropertyCache": "verify", "VerifiedSelection": "verify", "stack_candidates": "verify",
-    "select_verified": "verify",
-    # refine
-    "squares_from_image": "refine", "image_from_squares": "refine", "free_positions": "refine",
-    "check_squares": "refine", "RefineResult": "refine", "refine_designs": "refine",
-    # study
-    "InverseStudy": "study", "run_inverse_study": "study", "r2_table": "study",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"pvae_lib.design.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'pvae_lib.design' has no attribute {name!r}")
+__all__ = [
+    "ComponentDuctFlow",
+    "InverseResult",
+    "InverseStudy",
+    "LatentPCA",
+    "PathProperties",
+    "PropertyCache",
+    "RefineResult",
+    "TargetCheck",
+    "VerifiedSelection",
+    "check_squares",
+    "check_target",
+    "decode_path",
+    "distinct_designs",
+    "duct_flow_evaluator",
+    "encode_dataset",
+    "evaluate_designs",
+    "exact_properties",
+    "feasibility_envelope",
+    "feasible_mask",
+    "free_positions",
+    "image_from_squares",
+    "initial_guesses",
+    "interpolation_path",
+    "inverse_design",
+    "latent_kde_curves",
+    "lerp",
+    "nearest_feasible",
+    "optimize_latent",
+    "path_properties",
+    "pc_property_correlation",
+    "predict_properties",
+    "r2_scores",
+    "r2_table",
+    "random_targets",
+    "refine_designs",
+    "run_inverse_study",
+    "scaled_error",
+    "select_verified",
+    "slerp",
+    "squares_from_image",
+    "stack_candidates",
+    "surrogate_properties",
+    "target_box",
+    "validate_targets",
+]
