@@ -243,7 +243,7 @@ class ModelSpec:
 
 
 def _n_train(n: int, seed: int) -> int:
-    from .models._utils import split_indices
+    from .models.seeding import split_indices
 
     return len(split_indices(n, seed)[0])
 

@@ -20,7 +20,7 @@ imported*:
 
 Variables already set in the environment are never overridden. Op determinism itself
 (``tf.config.experimental.enable_op_determinism``) is switched on by the training functions
-for the duration of a run (:func:`pvae_lib.models._utils.seeded`).
+for the duration of a run (:func:`pvae_lib.models.seeding.seeded`).
 
 What remains machine-dependent: results on a GPU differ from those on a CPU, and two CPUs
 whose floating-point units round differently (e.g. x86 against ARM) can still differ in the

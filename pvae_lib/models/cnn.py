@@ -23,11 +23,13 @@ import numpy as np
 
 from ..fileio import atomic_path
 from ..profiles import CNNSection, get_profile
-from ._utils import (EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise,
-                     make_optimizer, seeded, split_indices)
+from .callbacks import EpochPrinter, SafeCheckpoint, StopOnNaN, load_best_or_raise
+from .checks import as_image_batch, as_targets
 from .inputs import make_dataset, symmetric_properties
 from .metrics import r2_score
+from .optim import make_optimizer
 from .scaling import MinMaxScaler
+from .seeding import seeded, split_indices
 
 __all__ = ["build_cnn", "train_cnn", "CNNResult", "predict_cnn", "CNN_FILTERS", "CNN_KERNELS"]
 

@@ -31,7 +31,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from ._utils import as_image_batch
+from .checks import as_image_batch
 from .layers import Sampling, SteepSigmoid
 from .scaling import MinMaxScaler
 

@@ -25,12 +25,14 @@ import keras
 import numpy as np
 
 from ..profiles import PVAESection, get_profile
-from ._utils import (EpochPrinter, SafeCheckpoint, StopOnNaN, as_image_batch, as_targets, load_best_or_raise,
-                     make_optimizer, seeded, split_indices)
+from .callbacks import EpochPrinter, SafeCheckpoint, StopOnNaN, load_best_or_raise
+from .checks import as_image_batch, as_targets
 from .inputs import make_dataset
 from .metrics import r2_score
+from .optim import make_optimizer
 from .pvae import PVAE, build_pvae, build_regressor
 from .scaling import MinMaxScaler
+from .seeding import seeded, split_indices
 
 __all__ = ["StageResult", "PVAEResult", "train_vae", "train_regressor", "train_joint", "train_pvae",
            "make_dataset", "split_indices"]
