@@ -27,7 +27,7 @@ from pvae_lib.lbm import (  # noqa: E402
     simulate_batch,
 )
 from pvae_lib.lbm import solver as solver_module  # noqa: E402
-from pvae_lib.lbm.benchmark import random_sphere_pack  # noqa: E402
+from pvae_lib.data.spheres import random_sphere_pack  # noqa: E402
 
 RTOL = 1e-6
 CONFIG = LBMConfig(max_steps=3000, tolerance=1e-5)

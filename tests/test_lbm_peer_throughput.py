@@ -25,7 +25,7 @@ pytest.importorskip("lbmpy")
 pytest.importorskip("tensorflow")
 
 from pvae_lib.lbm import LBMConfig, simulate  # noqa: E402
-from pvae_lib.lbm.benchmark import random_sphere_pack  # noqa: E402
+from pvae_lib.data.spheres import random_sphere_pack  # noqa: E402
 from pvae_lib.lbm.peer import lbmpy_throughput  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ Submodules (import what you need; nothing heavy is imported here):
 
 - :mod:`~pvae_lib.data.io` — ``read_image``, ``write_stack`` (``.npy``, TIFF, slice folders).
 - :mod:`~pvae_lib.data.synthetic` — ``generate_synthetic``, ``extrude`` (paper Section 4.1).
+- :mod:`~pvae_lib.data.spheres` — ``random_sphere_pack``: periodic packs of overlapping spheres (LBM tests).
 - :mod:`~pvae_lib.data.foam` — Voronoi open-cell foams under uniaxial compression (stand-in for Section 5.1).
 - :mod:`~pvae_lib.data.subvolumes` — cutting n³ sub-volumes with a stride (paper Fig. 19).
 - :mod:`~pvae_lib.data.properties` — the authors' property CSV (``case, n_F, ..., Permeability_x|y|z``).

@@ -11,26 +11,10 @@ import time
 
 import numpy as np
 
+from ..data.spheres import random_sphere_pack
 from .config import LBMConfig
 
-__all__ = ["random_sphere_pack", "run_benchmark", "time_to_permeability"]
-
-
-def random_sphere_pack(size: int, porosity: float = 0.6, radius: float | None = None, rng=None) -> np.ndarray:
-    """Periodic random pack of (overlapping) solid spheres; ``True`` = pore.
-
-    Spheres are added until the porosity drops to ``porosity``. ``radius`` defaults to
-    ``size / 10`` voxels.
-    """
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    radius = radius or max(size / 10.0, 2.0)
-    grid = np.indices((size,) * 3, dtype=np.float32)
-    pores = np.ones((size,) * 3, dtype=bool)
-    while pores.mean() > porosity:
-        c = rng.uniform(0, size, 3)
-        d2 = sum(((grid[a] - c[a] + size / 2) % size - size / 2) ** 2 for a in range(3))
-        pores &= d2 > radius**2
-    return pores
+__all__ = ["run_benchmark", "time_to_permeability"]
 
 
 def _device() -> str:
