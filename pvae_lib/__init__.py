@@ -3,11 +3,11 @@
 Array convention everywhere: ``True``/1 = pore (fluid), ``False``/0 = solid.
 Array axis 0 is the x1 (flow) direction unless a function says otherwise.
 
-Heavy modules (TensorFlow) are imported lazily, so ``import pvae_lib`` is cheap.
+``import pvae_lib`` never starts TensorFlow: it fixes TensorFlow's runtime settings first
+(:mod:`pvae_lib.runtime`) and exports only TensorFlow-free helpers. The LBM
+(:mod:`pvae_lib.lbm`) and the Keras models (:mod:`pvae_lib.models`) load TensorFlow when imported.
 """
 from __future__ import annotations
-
-import importlib
 
 from .runtime import configure_runtime
 
@@ -24,20 +24,7 @@ REPOSITORY_URL = "https://github.com/pvae-book/pvae-book"
 from .images import as_pore_array, porosity, percolates  # noqa: E402
 from .profiles import Profile, get_profile  # noqa: E402
 from .results import record_results, read_results  # noqa: E402
-
-_LAZY = {
-    "permeability": "pvae_lib.lbm.permeability",
-    "permeability_tensor": "pvae_lib.lbm.permeability",
-    "to_physical": "pvae_lib.lbm.permeability",
-    "stokes2d_permeability": "pvae_lib.stokes2d",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'pvae_lib' has no attribute {name!r}")
-
+from .stokes2d import stokes2d_permeability  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -49,5 +36,5 @@ __all__ = [
     "get_profile",
     "record_results",
     "read_results",
-    *_LAZY,
+    "stokes2d_permeability",
 ]

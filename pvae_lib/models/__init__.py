@@ -1,37 +1,24 @@
 """Deep-learning models of the book: CNN permeability surrogate and pVAE (paper Section 3).
 
-TensorFlow/Keras are imported only when a submodule is used::
+The package itself imports only modules that do not start TensorFlow: the trained-model
+cache (``zoo``), the metrics and the property scaler. The Keras models and their training
+live in their own modules and load TensorFlow when imported::
 
-    from pvae_lib.models import get_trained_pvae, get_trained_cnn
-    from pvae_lib.models.metrics import r2_score
+    from pvae_lib.models import get_trained_cnn, get_trained_pvae   # cached chapter models
+    from pvae_lib.models.pvae import PVAE, build_pvae                # Keras (TensorFlow)
+    from pvae_lib.models.cnn import build_cnn, train_cnn, predict_cnn
+    from pvae_lib.models.training import train_vae, train_pvae
+
+Modules (one job each): ``cnn`` (surrogate, Sec. 3.1), ``pvae`` (the pVAE model, Sec. 3.2),
+``layers`` (Sampling, SteepSigmoid), ``training`` (the three training stages), ``inputs``
+(``tf.data`` pipelines with exact symmetry augmentation), ``callbacks``, ``checks``,
+``optim``, ``seeding``, ``scaling``, ``metrics``, ``evaluation`` (figures), ``tuning``
+(Optuna), ``foam`` (the 3-D foam pVAE), ``zoo`` (train once, cache, load).
 """
 from __future__ import annotations
 
-import importlib
+from .metrics import r2_score
+from .scaling import MinMaxScaler
+from .zoo import get_trained_cnn, get_trained_pvae, training_info, training_record
 
-_LAZY = {
-    "get_trained_cnn": "pvae_lib.models.zoo",
-    "get_trained_pvae": "pvae_lib.models.zoo",
-    "training_info": "pvae_lib.models.zoo",
-    "training_record": "pvae_lib.models.zoo",
-    "PVAE": "pvae_lib.models.pvae",
-    "build_pvae": "pvae_lib.models.pvae",
-    "build_cnn": "pvae_lib.models.cnn",
-    "train_cnn": "pvae_lib.models.cnn",
-    "predict_cnn": "pvae_lib.models.cnn",
-    "train_pvae": "pvae_lib.models.training",
-    "train_vae": "pvae_lib.models.training",
-    "MinMaxScaler": "pvae_lib.models.scaling",
-    "Sampling": "pvae_lib.models.layers",
-    "SteepSigmoid": "pvae_lib.models.layers",
-    "r2_score": "pvae_lib.models.metrics",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'pvae_lib.models' has no attribute {name!r}")
-
-
-__all__ = list(_LAZY)
+__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record", "MinMaxScaler", "r2_score"]
