@@ -174,13 +174,9 @@ def _chunk_call(config: LBMConfig, shape, index, planes, segments=None, n_segmen
         gradient = config.force
         force = tf.constant([config.force, 0.0, 0.0], dtype)
         chunk_fn = _force_chunk_fn()
-        if segments is None:
-            return (lambda f, k: chunk_fn(f, index, k, wp, wm, force)), gradient
         return (lambda f, k: chunk_fn(f, index, k, wp, wm, force, segments, n_segments)), gradient
     gradient = pressure_gradient(config.density_difference, shape[0])
     chunk_fn = _pressure_chunk_fn(planes)
-    if segments is None:
-        return (lambda f, k: chunk_fn(f, index, k, wp, wm)), gradient
     return (lambda f, k: chunk_fn(f, index, k, wp, wm, segments, n_segments)), gradient
 
 
