@@ -479,8 +479,8 @@ DEVIATIONS = (
               "paper profile: 128 from the text (Profile.foam_pvae); quick: 32 for 135 samples"),
     Deviation("foam LBM runs in the chapter", "all 8,965 sub-volumes", "data.foam_lbm_samples",
               "quick: labels are shipped (pvae_lib/data/shipped/foam_quick_properties.csv); other "
-              "profiles label their sub-volumes once with `pvae label` (load_foam_dataset names the commands); the chapter "
-              "recomputes a few"),
+              "profiles label their sub-volumes once, in the microstructures chapter (the pipeline of `pvae "
+              "label`, cached for the foam chapter); the chapter recomputes a few"),
     Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "data.foam_slerp_steps",
               "quick: 11 points, each needs three 3-D LBM runs on a CPU"),
 )
