@@ -13,7 +13,8 @@ Modules (one job each): ``cnn`` (surrogate, Sec. 3.1), ``pvae`` (the pVAE model,
 ``layers`` (Sampling, SteepSigmoid), ``training`` (the three training stages), ``inputs``
 (``tf.data`` pipelines with exact symmetry augmentation), ``callbacks``, ``checks``,
 ``optim``, ``seeding``, ``scaling``, ``metrics``, ``evaluation`` (figures), ``tuning``
-(Optuna), ``foam`` (the 3-D foam pVAE), ``zoo`` (train once, cache, load).
+(Optuna), ``foam`` (the 3-D foam pVAE), ``zoo`` (train once, cache, load), ``shipped`` (the
+trained models that ship with the package).
 """
 from __future__ import annotations
 

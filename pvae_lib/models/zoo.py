@@ -2,7 +2,8 @@
 
 :func:`get_trained_cnn` and :func:`get_trained_pvae` load the profile's models from
 ``artifacts_dir(profile.name, "models")`` when present and consistent with the profile's sizes,
-else train them on :func:`pvae_lib.data.datasets.load_synthetic_dataset` and save them
+else restore the shipped model with the same key (:mod:`pvae_lib.models.shipped`; ``quick``
+profile), else train them on :func:`pvae_lib.data.datasets.load_synthetic_dataset` and save them
 atomically (native ``.keras`` files, ``safe_mode=True`` on load). The stage-1 VAE is trained
 once and re-used (transfer learning) by every pVAE, so the latent-space chapter's three
 models (VAE, pVAE on ``n``, pVAE on ``n, K11``) cost one VAE training plus two short
@@ -23,7 +24,7 @@ from ..results import artifacts_dir
 from ..runtime import runtime_summary
 
 __all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record", "PROPERTY_COLUMNS",
-           "models_dir", "data_fingerprint", "save_model_atomic"]
+           "models_dir", "model_key", "data_fingerprint", "save_model_atomic"]
 
 #: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
 PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
@@ -68,6 +69,25 @@ def _key(section, ds, extra: dict, fields=None) -> dict:
             **extra}
 
 
+def model_key(name: str, profile=None, ds=None) -> dict:
+    """The cache key of model ``name`` (``"cnn"``, ``"vae"``, ``"pvae_n"``, ``"pvae_n_k11"``, ...).
+
+    A cached or shipped model is used only when its stored key equals this one: the zoo's
+    format number, the profile section that trains it, the seed, the shape and the fingerprint
+    of the training data ``ds`` (default: the profile's synthetic dataset).
+    """
+    profile = _profile(profile)
+    ds = ds if ds is not None else _dataset(profile)
+    if name == "cnn":
+        return _key(profile.cnn, ds, {"kind": "cnn", "seed": profile.seed})
+    vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed}, _VAE_FIELDS)
+    if name == "vae":
+        return vae_key
+    if not name.startswith("pvae_"):
+        raise ValueError(f"unknown model {name!r}: 'cnn', 'vae' or 'pvae_<properties>'")
+    return {**_key(profile.pvae, ds, {"kind": name, "seed": profile.seed}), "vae": vae_key}
+
+
 def _read_info(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -92,15 +112,17 @@ def training_record(name: str, profile=None) -> dict:
     ``name`` as in :func:`training_info`. Keys: ``n_train`` (training samples before
     augmentation), ``epochs`` (epochs run; per stage for a pVAE: ``epochs_vae``,
     ``epochs_regressor``, ``epochs_joint``), ``augment`` (exact symmetry augmentation on),
-    ``schedule`` and ``threads``/``onednn`` (the runtime that trained it, see
-    :mod:`pvae_lib.runtime`).
+    ``schedule``, ``threads``/``onednn`` (the runtime that trained it, see
+    :mod:`pvae_lib.runtime`) and ``source``: ``"trained"`` (here, from scratch) or ``"shipped"``
+    (trained by :data:`pvae_lib.models.shipped.COMMAND` and restored from the package).
     """
     profile = _profile(profile)
     info = training_info(name, profile)
     section = profile.cnn if name == "cnn" else profile.pvae
     runtime = info.get("runtime", {})
     out = {"n_train": int(info.get("n_train", 0)), "augment": bool(section.augment), "schedule": section.schedule,
-           "threads": str(runtime.get("intra_op_threads", "unknown")), "onednn": str(runtime.get("onednn", "unknown"))}
+           "threads": str(runtime.get("intra_op_threads", "unknown")), "onednn": str(runtime.get("onednn", "unknown")),
+           "source": str(info.get("source", "trained"))}
     if name == "cnn":
         out["epochs"] = int(info["epochs_run"])
     elif name == "vae":
@@ -112,6 +134,28 @@ def training_record(name: str, profile=None) -> dict:
         for stage, rec in info["stages"].items():
             out[f"epochs_{stage}"] = int(rec["epochs_run"])
     return out
+
+
+def _cached_info(profile: Profile, name: str, key: dict, folder: Path, paths) -> dict | None:
+    """The cache's training record of model ``name`` if it matches ``key`` (restoring a shipped one), else None.
+
+    Looks in the build's cache first; when that holds no model with this key, a shipped model
+    with the same key (:func:`pvae_lib.models.shipped.restore_shipped`) is copied into it. With
+    ``PVAE_SHIPPED_MODELS=0`` only models trained here count (a restored one is trained over).
+    """
+    from .shipped import restore_shipped, shipped_enabled
+
+    def current():
+        info = _read_info(folder / f"{name}_info.json")
+        ok = info is not None and info.get("key") == key and all(Path(p).is_file() for p in paths)
+        # switched off (PVAE_SHIPPED_MODELS=0): a model restored from the package earlier is not used either
+        ok = ok and (shipped_enabled() or info.get("source") != "shipped")
+        return info if ok else None
+
+    info = current()
+    if info is None and restore_shipped(profile.name, name, key, folder):
+        info = current()
+    return info
 
 
 def save_model_atomic(model, path: Path) -> None:
@@ -149,10 +193,10 @@ def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 0):
     folder = models_dir(profile)
     with file_lock(folder / ".cnn.lock"):
         ds = _dataset(profile)
-        key = _key(profile.cnn, ds, {"kind": "cnn", "seed": profile.seed})
-        info = _read_info(folder / "cnn_info.json")
+        key = model_key("cnn", profile, ds)
         paths = [folder / "cnn.keras", folder / "cnn_scaler.json", folder / "cnn_test.npz"]
-        if info is not None and info.get("key") == key and all(p.is_file() for p in paths):
+        info = _cached_info(profile, "cnn", key, folder, paths)
+        if info is not None:
             model = keras.saving.load_model(paths[0], safe_mode=True)
             scaler = MinMaxScaler.from_json(paths[1])
             test = np.load(paths[2])
@@ -207,10 +251,9 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     folder = models_dir(profile)
     with file_lock(folder / ".pvae.lock"):
         ds = _dataset(profile)
-        vae_key = _key(profile.pvae, ds, {"kind": "vae", "seed": profile.seed}, _VAE_FIELDS)
+        vae_key = model_key("vae", profile, ds)
         vae_path, vae_info_path = folder / "vae.keras", folder / "vae_info.json"
-        info = _read_info(vae_info_path)
-        if info is not None and info.get("key") == vae_key and vae_path.is_file():
+        if _cached_info(profile, "vae", vae_key, folder, [vae_path]) is not None:
             vae = keras.saving.load_model(vae_path, safe_mode=True)
         else:
             split = split_indices(len(ds.images), profile.seed)
@@ -223,10 +266,9 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
         if kind == "vae":
             return vae
         name = "pvae_" + "_".join(properties)
-        key = {**_key(profile.pvae, ds, {"kind": name, "seed": profile.seed}), "vae": vae_key}
+        key = model_key(name, profile, ds)
         path, info_path = folder / f"{name}.keras", folder / f"{name}_info.json"
-        info = _read_info(info_path)
-        if info is not None and info.get("key") == key and path.is_file():
+        if _cached_info(profile, name, key, folder, [path, folder / f"{name}_test.npz"]) is not None:
             return keras.saving.load_model(path, safe_mode=True)
         y = np.column_stack([getattr(ds, PROPERTY_COLUMNS[p]) for p in properties])
         res = train_pvae(ds.images, y, names=properties, vae=vae, profile=profile, seed=profile.seed,

@@ -1,0 +1,136 @@
+"""The models shipped for the quick profile (pvae_lib.models.shipped) are what the current code trains.
+
+- every file listed in the manifest is there, with its SHA-256, and the command that made them;
+- each shipped model's cache key equals the key the current code computes for the quick
+  profile's data (so a change to the data, the settings or the zoo's format fails here, loudly,
+  instead of silently training in the book build); the fix is the command in the message;
+- restored into an empty cache, the shipped models load in safe mode and reproduce their
+  stored test-set predictions and test R² (CNN and both pVAEs);
+- a key that differs, a file that was altered, or ``PVAE_SHIPPED_MODELS=0`` never restores.
+
+That training itself still works and learns from scratch is tests/test_models_learn.py; that the
+shipped weights are bit for bit what training gives is tests/test_reproducibility.py together with
+tests/test_seed_spread.py (the book's figures, from the shipped models, equal the row that
+benchmarks/seed_spread.py trained separately).
+"""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pvae_lib.models import shipped, zoo
+from pvae_lib.models.metrics import r2_score
+from pvae_lib.profiles import get_profile
+
+PROFILE = get_profile("quick")
+SHIPPED = shipped.shipped_models_dir(PROFILE.name)
+FIX = f"re-make them with `{shipped.COMMAND.format(profile=PROFILE.name)}` (about 20 min on 2 cores)"
+
+
+def test_manifest_lists_every_file_with_its_digest():
+    man = shipped.manifest(PROFILE.name)
+    assert man is not None, f"no {shipped.MANIFEST} in {SHIPPED}: {FIX}"
+    files = [f for names in shipped.MODEL_FILES.values() for f in names]
+    assert sorted(man["files"]) == sorted(files)
+    for f in files:
+        assert shipped._sha256(SHIPPED / f) == man["files"][f], f"{f} differs from its manifest digest: {FIX}"
+    prov = man["provenance"]
+    assert prov["command"] == shipped.COMMAND.format(profile=PROFILE.name)
+    assert prov["profile"] == PROFILE.name and prov["seed"] == PROFILE.seed
+    assert "uncommitted" not in prov["git_commit"], "shipped from an uncommitted tree"
+    total = sum((SHIPPED / f).stat().st_size for f in files)
+    assert total < 20e6, f"shipped models take {total / 1e6:.1f} MB"
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    from pvae_lib.data.datasets import load_synthetic_dataset
+
+    return load_synthetic_dataset(PROFILE, progress=False)
+
+
+@pytest.mark.parametrize("name", list(shipped.MODEL_FILES))
+def test_shipped_key_is_the_current_key(dataset, name):
+    info = json.loads((SHIPPED / shipped.MODEL_FILES[name][-1]).read_text())
+    expected = zoo.model_key(name, PROFILE, dataset)
+    assert info["key"] == expected, (
+        f"the shipped {name} was trained for other data or settings than the current code's "
+        f"(shipped {info['key']}, current {expected}): {FIX}")
+
+
+@pytest.fixture(scope="module")
+def restored(tmp_path_factory, dataset):
+    """The shipped models restored into an empty cache by the zoo itself."""
+    root = tmp_path_factory.mktemp("artifacts")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PVAE_ARTIFACTS", str(root))
+    mp.delenv(shipped.ENV_VAR, raising=False)
+    mp.setattr(zoo, "_dataset", lambda profile: dataset)
+    try:
+        cnn = zoo.get_trained_cnn(PROFILE)
+        pvaes = {p: zoo.get_trained_pvae(PROFILE, properties=p) for p in (("n", "k11"), ("n",))}
+        records = {name: zoo.training_record(name, PROFILE) for name in ("cnn", "pvae_n", "pvae_n_k11")}
+        yield {"cnn": cnn, "pvae": pvaes, "records": records, "folder": zoo.models_dir(PROFILE)}
+    finally:
+        mp.undo()
+
+
+def test_restored_cnn_reproduces_its_test_predictions(restored, dataset):
+    from pvae_lib.models.cnn import predict_cnn
+    from pvae_lib.models.training import split_indices
+
+    model, scaler, info = restored["cnn"]
+    assert info["cached"] and info["source"] == "shipped"
+    assert restored["records"]["cnn"]["source"] == "shipped"
+    n_use = min(len(dataset.images), int(round(PROFILE.cnn.train_samples / 0.8)))
+    test = split_indices(n_use, PROFILE.seed)[2]
+    y_test = np.c_[dataset.porosity, dataset.k11][test]
+    np.testing.assert_array_equal(y_test, info["y_test"])
+    y_pred = predict_cnn(model, scaler, dataset.images[test], symmetrize=PROFILE.cnn.symmetrize)
+    np.testing.assert_allclose(y_pred, info["y_pred"], rtol=1e-6, atol=1e-9)
+    r2 = r2_score(y_test, y_pred)
+    assert r2 == pytest.approx([info["r2"]["n"], info["r2"]["k11"]], abs=1e-6)
+
+
+@pytest.mark.parametrize("properties", [("n", "k11"), ("n",)])
+def test_restored_pvae_reproduces_its_test_predictions(restored, dataset, properties):
+    name = "pvae_" + "_".join(properties)
+    model = restored["pvae"][properties]
+    assert restored["records"][name]["source"] == "shipped"
+    stored = np.load(restored["folder"] / f"{name}_test.npz")
+    test = stored["test_index"]
+    y_pred = model.predict_properties(dataset.images[test])
+    np.testing.assert_allclose(y_pred, stored["y_pred"], rtol=1e-5, atol=1e-7)
+    info = zoo.training_info(name, PROFILE)
+    r2 = r2_score(stored["y_test"], y_pred)
+    assert r2 == pytest.approx([info["r2"][p] for p in properties], abs=1e-5)
+
+
+def test_restore_refuses_other_keys_altered_files_and_the_switch(tmp_path, monkeypatch, dataset):
+    name = "cnn"
+    key = zoo.model_key(name, PROFILE, dataset)
+    monkeypatch.delenv(shipped.ENV_VAR, raising=False)
+    assert not shipped.restore_shipped(PROFILE.name, name, {**key, "seed": key["seed"] + 1}, tmp_path / "a")
+    assert not shipped.restore_shipped("paper", name, key, tmp_path / "b")
+    monkeypatch.setenv(shipped.ENV_VAR, "0")
+    assert not shipped.restore_shipped(PROFILE.name, name, key, tmp_path / "c")
+    monkeypatch.delenv(shipped.ENV_VAR)
+    # an altered copy of the shipped folder: one byte of the weights changed
+    copy = tmp_path / "models" / PROFILE.name
+    shutil.copytree(SHIPPED, copy)
+    weights = copy / "cnn.keras"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(shipped, "shipped_models_dir", lambda profile_name: tmp_path / "models" / profile_name)
+    assert not shipped.restore_shipped(PROFILE.name, name, key, tmp_path / "d")
+    assert not (tmp_path / "d" / "cnn_info.json").exists()
+    shutil.copyfile(SHIPPED / "cnn.keras", weights)
+    assert shipped.restore_shipped(PROFILE.name, name, key, tmp_path / "e")
+    assert json.loads((tmp_path / "e" / "cnn_info.json").read_text())["source"] == "shipped"
+
+
+def test_cli_rejects_an_unknown_profile(capsys):
+    assert shipped.main(["--profile", "nonsense"]) == 2
+    assert "--profile" in capsys.readouterr().err
