@@ -181,6 +181,7 @@ def write_shipped(profile=None, progress: bool = True) -> Path:
 
     from .. import __version__
     from ..runtime import runtime_summary
+    from .pvae import PVAE  # noqa: F401 - registers the class for loading
 
     dest = shipped_models_dir(profile.name)
     dest.mkdir(parents=True, exist_ok=True)
@@ -188,7 +189,12 @@ def write_shipped(profile=None, progress: bool = True) -> Path:
     for name, files in MODEL_FILES.items():
         for f in files:
             with atomic_path(dest / f) as tmp:
-                shutil.copyfile(folder / f, tmp)
+                if f.endswith(".keras"):
+                    # the weights without the optimizer's state (a third of the size): the book
+                    # only evaluates the shipped models; the weights and the predictions are the same
+                    keras.saving.load_model(folder / f, safe_mode=True, compile=False).save(tmp)
+                else:
+                    shutil.copyfile(folder / f, tmp)
             digests[f] = _sha256(dest / f)
     provenance = {
         "command": COMMAND.format(profile=profile.name),
