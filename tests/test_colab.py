@@ -163,8 +163,10 @@ def wheel(tmp_path):
         pytest.skip("no network to PyPI: the install cell downloads pvae-lib's extras from it")
     wheel = _build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pvae_lib" / "data" / "shipped").iterdir()}
-    assert {"pvae_lib/data/shipped/foam_quick_properties.csv", "pvae_lib/data/shipped/grid_convergence.csv"} <= shipped
+    shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "pvae_lib" / "data" / "shipped").rglob("*")
+               if p.is_file()}
+    assert {"pvae_lib/data/shipped/foam_quick_properties.csv", "pvae_lib/data/shipped/grid_convergence.csv",
+            "pvae_lib/data/shipped/models/quick/MANIFEST.json"} <= shipped
     assert shipped <= names, f"shipped data missing from the wheel: {sorted(shipped - names)}"
     return wheel
 
