@@ -71,6 +71,11 @@ ACCEPTANCE = [
     ("pvae", "r2_k11", ">=", 0.97),
     ("pvae", "voxel_accuracy", ">=", 0.95),
     ("pvae", "porosity_mae", "<", 0.01),
+    # inverse design: designs the exact physics confirms, on the feasible targets (verified
+    # selection + exact refinement; the targets)
+    ("inverse_design", "r2_k11_refined_feasible", ">=", 0.99),
+    ("inverse_design", "r2_n_refined_feasible", ">=", 0.99),
+    ("inverse_design", "median_rel_k11_error_refined_feasible", "<", 0.02),
 ]
 
 
@@ -108,5 +113,10 @@ def test_chapters_record_what_they_trained_on(results, chapter, name):
         assert 1 <= rec[key] <= planned
         if section.schedule == "cosine":  # a cosine schedule runs every planned epoch
             assert rec[key] == planned, (key, rec[key], planned)
+    # the quick profile's book uses the shipped models (pvae_lib.models.shipped) unless switched off
+    from pvae_lib.models.shipped import manifest, shipped_enabled
+
+    shipped = shipped_enabled() and manifest(profile.name) is not None
+    assert rec["source"] == ("shipped" if shipped else "trained"), rec["source"]
     # trained with the reproducible runtime of pvae_lib.runtime (not a TensorFlow imported first)
     assert rec["threads"] == os.environ.get("PVAE_THREADS", "2") and rec["onednn"] == "0"

@@ -139,10 +139,11 @@ def test_cli_refinement_keeps_square_pores(saved, capsys):
     assert rc == 1 and "--pore-size" in err and not out.exists()
     rc = main(["design", "--n", f"{target[0]:.4f}", "--k11", f"{target[1]:.4f}", "--model", str(path), "--out",
                str(out), "--data", str(data), "--starts", "4", "--n-designs", "2", "--iterations", "20",
-               "--loop-iterations", "5", "--refine-calls", "30", "--pore-size", "4"])
+               "--loop-iterations", "5", "--refine-calls", "200", "--pore-size", "4"])
     assert rc == 0, capsys.readouterr().err
     table = pd.read_csv(out / "designs.csv")
-    assert "refined" in set(table["stage"])  # the refined design is never worse than the one it started from
+    # the untrained model's candidates are far off; 200 exact calls of the square-pore search beat them
+    assert "refined" in set(table["stage"])
     for name in table.loc[table["stage"] == "refined", "design"]:
         img = np.load(out / f"{name}.npy")
         corners = squares_from_image(img, 4)

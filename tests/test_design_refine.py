@@ -86,3 +86,21 @@ def test_refinement_reaches_a_local_optimum_with_an_analytic_evaluator():
     assert none.stop[0] == "budget" and none.error[0] == none.error_snapped[0]
     with pytest.raises(ValueError, match="targets"):
         refine_designs(start, np.zeros((2, 2)), None, PORE, evaluator=analytic)
+
+
+def test_tolerance_is_measured_from_the_whole_pore_floor():
+    """Porosity comes in whole pores: a target between two levels can only be met up to the nearer level."""
+    start = generate_synthetic(1, SIZE, PORE, 3, 9, rng=7)
+    props = ComponentDuctFlow()(start)
+    pore = PORE**2 / SIZE**2
+    half_off = props.copy()
+    half_off[0, 0] += 0.3 * pore  # 0.3 pores above the start: its own pore count is the nearest level
+    res = refine_designs(start, half_off, SCALER, PORE, max_calls=50, tol=1e-9, n_squares=(3, 9), rng=0)
+    want = scaled_error(props, half_off, SCALER)
+    assert res.error_floor[0] == pytest.approx(want[0], rel=1e-12) and want[0] > 1e-9
+    # the start already sits on the floor (its K11 is the target's): it stops at once, no solver call
+    assert res.stop[0] == "tol" and res.solver_calls[0] == 0
+    np.testing.assert_array_equal(res.images, start)
+    # with tol = 0 the floor is never beaten, so the whole budget is spent (or a local optimum reached)
+    res0 = refine_designs(start, half_off, SCALER, PORE, max_calls=20, tol=0.0, n_squares=(3, 9), rng=0)
+    assert res0.stop[0] in ("budget", "local_optimum") and res0.error[0] == pytest.approx(want[0])

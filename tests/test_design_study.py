@@ -64,6 +64,29 @@ def test_protocol_table():
     assert t.loc["off", ("all targets", "R² K11")] < 1.0
 
 
+def test_verify_and_refine_measures_every_start_and_reports_novelty(setup):
+    """Candidates: every start as drawn, after the direct stage and after each loop stage."""
+    from pvae_lib.design.study import verify_and_refine
+
+    model, images, props = setup
+    p = _profile(3, 1)
+    p = dataclasses.replace(p, design=dataclasses.replace(p.design, refine_calls=4),
+                            data=dataclasses.replace(p.data, synthetic_pore_size=4, synthetic_min_pores=1,
+                                                     synthetic_max_pores=24))
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    assert study.start_z.shape == (5, 3, model.latent_dim)
+    from pvae_lib.design.latent import encode_dataset
+
+    np.testing.assert_allclose(study.start_z, encode_dataset(model, images)[study.direct.start_index], atol=1e-6)
+    checked = verify_and_refine(study, model, p, train_images=images)
+    assert list(checked.verified.labels) == ["start"] * 3 + ["direct"] * 3 + ["loop"]
+    assert checked.verified.all_errors.shape == (5, 7)
+    # the lookup row is a training structure by definition; the others are measured
+    assert checked.table.loc["nearest training structure", ("all targets", "copies of training")] == 1.0
+    assert set(checked.novelty) == set(checked.table.index)
+    assert checked.seconds["pipeline"] > 0
+
+
 def test_design_target_returns_verified_distinct_designs(setup):
     """The single-target pipeline (pvae design, design explorer): designs measured exactly."""
     from pvae_lib.design.pipeline import design_target
@@ -76,7 +99,7 @@ def test_design_target_returns_verified_distinct_designs(setup):
     assert 1 <= len(res.images) <= 3 and res.images.dtype == bool
     np.testing.assert_allclose(res.properties, ComponentDuctFlow()(res.images), rtol=1e-9)
     assert np.all(np.diff(res.error) >= 0)  # best verified first
-    assert set(res.stage) <= {"direct", "loop_binary", "refined"}
+    assert set(res.stage) <= {"start", "direct", "loop_binary", "refined"}
     assert np.all(res.start_index >= 0)
     with pytest.raises(ValueError, match="--force"):
         design_target(model, [0.99, 50.0], images, props, profile=p)

@@ -2,7 +2,7 @@
 
 :func:`design_target` checks the target against the training data, starts from the nearest
 training structures (or prior samples), runs the direct and the binarised loop stage from every
-start, measures every candidate with the exact solver, optionally refines the best distinct
+start, measures every candidate (each start as drawn, and after each stage) with the exact solver, optionally refines the best distinct
 ones by square-pore local search, and returns the ``n_designs`` distinct designs with the
 smallest verified error. It writes nothing; :func:`pvae_lib.cli.design.run_design` writes the
 files.
@@ -28,8 +28,9 @@ class DesignSet:
     properties : (M, 2) their verified porosity and K11 (exact solver)
     error : (M,) verified scaled error (:func:`~pvae_lib.design.verify.scaled_error`)
     regressor : (M, 2) the regressor's prediction for each design (re-encoded)
-    stage : (M,) ``"direct"``, ``"loop_binary"`` or ``"refined"``
-    loss : (M,) the optimiser's loss of the design's latent vector (NaN for refined designs)
+    stage : (M,) ``"start"`` (a start as drawn: the decoded latent mean of a training structure),
+        ``"direct"``, ``"loop_binary"`` or ``"refined"``
+    loss : (M,) the optimiser's loss of the design's latent vector (NaN for starts and refined designs)
     start_index : (M,) training structure the design started from (-1: a prior sample)
     """
 
@@ -110,14 +111,17 @@ def design_target(model, target, train_images=None, train_properties=None, profi
         z0 = encode_dataset(model, np.asarray(train_images)[start_index])
     z0 = np.asarray(z0, np.float32)
     rows = np.repeat(target, len(z0), axis=0)
-    direct = optimize_latent(model, z0, rows, mode="direct", max_iterations=iterations)
-    loop = optimize_latent(model, direct.z, rows, mode="loop_binary", max_iterations=loop_iterations,
+    direct = optimize_latent(model, z0, rows, mode="direct", optimizer=ds.optimizer, learning_rate=ds.learning_rate,
+                             max_iterations=iterations)
+    loop = optimize_latent(model, direct.z, rows, mode="loop_binary", optimizer=ds.optimizer,
+                           max_iterations=loop_iterations,
                            learning_rate=ds.loop_learning_rate, patience=min(ds.patience, loop_iterations))
-    # every candidate measured exactly: direct and loop result of each start (and refined designs)
-    designs = binarize(decode(model, np.concatenate([direct.z, loop.z])))
-    stage = np.array(["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
-    origin = np.concatenate([np.arange(len(z0)), np.arange(len(z0))])
-    loss = np.concatenate([direct.loss, loop.loss])
+    # every candidate measured exactly: each start as drawn (step 0), its direct and its loop result
+    # (and the refined designs)
+    designs = binarize(decode(model, np.concatenate([z0, direct.z, loop.z])))
+    stage = np.array(["start"] * len(z0) + ["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
+    origin = np.tile(np.arange(len(z0)), 3)
+    loss = np.concatenate([np.full(len(z0), np.nan), direct.loss, loop.loss])
     cache = PropertyCache()
     exact = cache(designs)
     error = scaled_error(exact, target[0], model.property_scaler)

@@ -28,7 +28,8 @@ inside the image, sharing edges at most, never intersecting; porosity
    solved once) and accepts, per target, the best candidate if it lowers the verified error
    (:func:`~pvae_lib.design.verify.scaled_error`, the optimiser's loss). A target stops when
    its whole neighbourhood has been tried without improvement (a local optimum), when it has
-   used ``max_calls`` evaluations, or at ``tol``.
+   used ``max_calls`` evaluations, or when its error is within ``tol`` of the floor that whole-pore
+porosities allow.
 
 The search never accepts a worse design, so the final error is at most that of the snapped
 start; it can be larger than the error of the (out-of-family) input when snapping costs more
@@ -198,6 +199,8 @@ class RefineResult:
     error : (T,) their verified scaled error
     error_input : (T,) verified error of the input designs (before snapping)
     error_snapped : (T,) verified error right after snapping (the start of the search)
+    error_floor : (T,) smallest error the family allows (nearest whole-pore porosity, other
+        properties exact)
     porosity_snap : (T,) porosity change caused by snapping (snapped - input)
     solver_calls : (T,) exact evaluations requested by each target that were not cached yet
     accepted : (T,) accepted moves; stop : (T,) ``"local_optimum"``, ``"budget"``, ``"tol"``,
@@ -212,6 +215,7 @@ class RefineResult:
     error: np.ndarray
     error_input: np.ndarray
     error_snapped: np.ndarray
+    error_floor: np.ndarray
     porosity_snap: np.ndarray
     solver_calls: np.ndarray
     accepted: np.ndarray
@@ -247,7 +251,10 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     max_calls : evaluation budget per target (uncached candidate images)
     moves_per_round : candidate moves per target and round (the batch is ``T * moves_per_round``)
     max_rounds : hard cap on rounds
-    tol : a target stops once its error is below ``tol``
+    tol : a target stops once its error is within ``tol`` of the smallest error it can reach: the
+        porosity of a design is a whole number of pores, so the floor is the error of the nearest
+        attainable porosity with the other properties met (:attr:`RefineResult.error_floor`);
+        0 = spend the whole budget
     n_squares : ``(min, max)`` pore count of a design (the generator's ``min_pores, max_pores``);
         ``None`` = no bound (max: as many as fit)
     min_fill : snapping threshold (:func:`squares_from_image`)
@@ -278,6 +285,13 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     n_max = H * W if n_squares[1] is None else int(n_squares[1])
     pore_area = s * s / (H * W)
     calls_before = cache.calls
+    # the porosity of a design is a whole number of pores: the nearest attainable level, with every
+    # other property met, gives the smallest error a target can reach (property 0 = porosity)
+    levels = np.arange(n_min, min(n_max, (H // s) * (W // s)) + 1) * pore_area
+    attainable = targets.copy()
+    if len(levels):
+        attainable[:, 0] = levels[np.argmin(np.abs(levels[None, :] - targets[:, :1]), axis=1)]
+    floor = scaled_error(attainable, targets, scaler)
 
     props_in = cache(images)
     err_in = scaled_error(props_in, targets, scaler)
@@ -291,7 +305,7 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     calls = np.zeros(T, dtype=np.int64)
     accepted = np.zeros(T, dtype=np.int64)
     stop = np.full(T, "", dtype=object)
-    stop[err < tol] = "tol"
+    stop[err < floor + tol] = "tol"
 
     def neighbourhood(t):
         gap = (targets[t, 0] - props[t, 0]) / pore_area  # porosity gap in pores (property 0 = porosity)
@@ -343,7 +357,7 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
             if e[best] < err[t]:
                 corners[t], current[t], props[t], err[t] = cand_corners[best], cand_images[best], p[best], e[best]
                 accepted[t] += 1
-                if err[t] < tol:
+                if err[t] < floor[t] + tol:
                     stop[t] = "tol"
                 else:
                     moves[t], pointer[t] = neighbourhood(t), 0
@@ -356,7 +370,7 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     t_end = time.perf_counter()
     seconds = {"snap": t_snap - t0, "search": t_end - t_snap, "evaluate": t_eval, "total": t_end - t0,
                "solver_calls_total": cache.calls - calls_before}
-    return RefineResult(targets, current, corners, props, err, err_in, err_snap,
+    return RefineResult(targets, current, corners, props, err, err_in, err_snap, floor,
                         por_snap, calls, accepted,
                         stop.astype(str), rounds, seconds)
 

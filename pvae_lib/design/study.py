@@ -15,8 +15,9 @@
    feasible and infeasible targets.
 
 Beyond the paper, :func:`verify_and_refine` measures every candidate of every stage exactly
-(:func:`~pvae_lib.design.verify.select_verified`), keeps the best verified one and refines it in
-image space (:func:`~pvae_lib.design.refine.refine_designs`); :func:`protocol_table` scores the
+(:func:`~pvae_lib.design.verify.select_verified`; each start as drawn included), keeps the best
+verified one and refines it in image space (:func:`~pvae_lib.design.refine.refine_designs`) toward
+the target, or for an infeasible target toward the nearest feasible one; :func:`protocol_table` scores the
 protocols side by side, with the nearest training structure as the yardstick.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..binarize import binarize
-from .evaluate import evaluate_designs, feasible_mask, r2_scores
+from .evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
 from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
                       predict_properties, random_targets, target_box)
 from .latent import decode, encode_dataset
@@ -49,6 +50,8 @@ class InverseStudy:
     loop_z : dict loop mode -> (T, k, d) latent vectors of all ``k = loop_starts`` looped starts
     designs : dict stage -> (T, H, W) bool designed structures (stages ``"direct"`` + loop modes)
     tables : dict stage -> DataFrame from :func:`~pvae_lib.design.evaluate.evaluate_designs`
+    start_z : (T, k, d) latent means of the ``k`` start structures of every target (the training
+        structures nearest the target, encoded): step 0 of the direct stage
     seconds : dict of wall times (``direct``, each loop mode, ``optimisation`` = direct + the
         first loop mode, ``evaluation``, ``total``)
     """
@@ -63,6 +66,7 @@ class InverseStudy:
     seconds: dict
     train_properties: np.ndarray
     loop_z: dict = field(default_factory=dict)
+    start_z: np.ndarray | None = None
 
 
 def r2_table(study: InverseStudy):
@@ -110,7 +114,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     properties = np.asarray(properties, dtype=np.float64)
     mu = encode_dataset(model, images)
     direct = inverse_design(model, targets, mu, properties, n_starts=ds.n_starts, mode="direct",
-                            learning_rate=ds.learning_rate, tol=ds.tol, patience=ds.patience,
+                            optimizer=ds.optimizer, learning_rate=ds.learning_rate, tol=ds.tol, patience=ds.patience,
                             max_iterations=ds.max_iterations, batch_size=max(ds.batch_size, len(targets) * ds.n_starts),
                             progress=progress)
     t_direct = time.perf_counter()
@@ -120,7 +124,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     z0 = np.take_along_axis(direct.z, order[:, :, None], axis=1)
     for mode in loop_modes if loop_modes is not None else ds.loop_modes:
         res = optimize_latent(model, z0.reshape(-1, z0.shape[-1]), np.repeat(targets, k, axis=0), mode=mode,
-                              learning_rate=ds.loop_learning_rate, tol=ds.tol,
+                              optimizer=ds.optimizer, learning_rate=ds.loop_learning_rate, tol=ds.tol,
                               patience=min(ds.patience, ds.loop_max_iterations),
                               max_iterations=ds.loop_max_iterations, batch_size=ds.batch_size,
                               progress=progress)
@@ -141,7 +145,8 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
               for stage in designs}
     t_end = time.perf_counter()
     seconds.update(evaluation=t_end - t_ex, total=t_end - t0)
-    return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties, loop_z)
+    return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties, loop_z,
+                        mu[direct.start_index])
 
 
 def _best_row_per_target(res: OptimizationResult, n_targets: int, k: int) -> OptimizationResult:
@@ -160,12 +165,20 @@ class VerifiedStudy:
 
     Attributes
     ----------
-    verified : :class:`~pvae_lib.design.verify.VerifiedSelection` over every candidate (all direct
-        starts and every looped start of every loop stage)
-    refined : :class:`~pvae_lib.design.refine.RefineResult` of the verified designs
+    verified : :class:`~pvae_lib.design.verify.VerifiedSelection` over every candidate: every start
+        as it was drawn before any step (its decoded latent mean), every start after the direct
+        stage, and every looped start of every loop stage
+    refined : :class:`~pvae_lib.design.refine.RefineResult` of the verified designs, refined toward
+        ``goals``
+    goals : (T, 2) what the refinement aimed at: the target itself when feasible, else the nearest
+        feasible target (:func:`~pvae_lib.design.evaluate.nearest_feasible`)
     nearest : (T,) index of the training structure nearest each target (the lookup yardstick)
     table : DataFrame from :func:`protocol_table`
     cache : the :class:`~pvae_lib.design.verify.PropertyCache` filled on the way
+    novelty : dict protocol -> (T,) pixel distance of its designs to the nearest training structure
+        (:func:`~pvae_lib.design.novelty.nearest_training_distance`, symmetries of the square included)
+    seconds : ``pipeline`` = direct stage + verified selection + refinement [s], the designer's cost
+        without the loop stages (which the paper's protocol adds)
     """
 
     verified: object
@@ -173,10 +186,13 @@ class VerifiedStudy:
     nearest: np.ndarray
     table: object
     cache: object
+    novelty: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    goals: np.ndarray | None = None
 
 
 def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | None = None,
-                      cache=None, progress: bool = False) -> VerifiedStudy:
+                      cache=None, train_images=None, progress: bool = False) -> VerifiedStudy:
     """Verified selection and exact refinement of a study's designs (beyond the paper).
 
     Parameters
@@ -188,6 +204,8 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     stage : the gradient stage whose regressor pick is the first row of the table (default: the
         first loop stage, else ``"direct"``)
     cache : :class:`~pvae_lib.design.verify.PropertyCache`, optional (a new one by default)
+    train_images : (N, H, W) bool training structures, optional: with them the table says how
+        far each protocol's designs are from the nearest one (novelty)
 
     Returns
     -------
@@ -201,30 +219,53 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     profile = profile if profile is not None else get_profile()
     ds = profile.design
     cache = cache if cache is not None else PropertyCache()
-    z_all = [np.asarray(study.direct.z, np.float32)]
-    labels = ["direct"] * study.direct.z.shape[1]
+    z_all, labels = [], []
+    if study.start_z is not None:  # step 0 of every start: the encoded training structure, decoded
+        z_all.append(np.asarray(study.start_z, np.float32))
+        labels += ["start"] * study.start_z.shape[1]
+    z_all.append(np.asarray(study.direct.z, np.float32))
+    labels += ["direct"] * study.direct.z.shape[1]
     for mode, z in study.loop_z.items():
         z_all.append(np.asarray(z, np.float32))
         labels += [mode] * z.shape[1]
     verified = select_verified(model, study.targets, np.concatenate(z_all, axis=1), labels=labels, cache=cache,
                                progress=progress)
-    refined = refine_designs(verified.images, study.targets, model.property_scaler,
+    # infeasible targets: refine toward the nearest feasible target (the best any design of the family can
+    # do); the table still measures every design against the target that was asked for
+    goals = np.array(study.targets, dtype=np.float64)
+    try:
+        far = ~np.asarray(study.feasible, bool)
+        goals[far] = nearest_feasible(goals[far], study.train_properties)
+    except ValueError:  # too few training structures per porosity level for a band: aim at the targets
+        pass
+    refined = refine_designs(verified.images, goals, model.property_scaler,
                              profile.data.synthetic_pore_size, cache=cache, max_calls=ds.refine_calls,
                              moves_per_round=ds.refine_moves_per_round,
                              n_squares=(profile.data.synthetic_min_pores, profile.data.synthetic_max_pores),
-                             rng=profile.seed, progress=progress)
+                             tol=ds.refine_tol, rng=profile.seed, progress=progress)
     nearest = initial_guesses(study.train_properties, study.targets, 1, model=model)[:, 0]
     stage = stage or next(iter(study.loops), "direct")
+    pick = f"regressor's pick ({stage})"
     achieved = {
-        f"regressor's pick ({stage})": study.tables[stage][["n_exact", "k11_exact"]].to_numpy(),
+        pick: study.tables[stage][["n_exact", "k11_exact"]].to_numpy(),
         "verified selection": verified.properties,
         "+ exact refinement": refined.properties,
         "nearest training structure": study.train_properties[nearest],
     }
-    return VerifiedStudy(verified, refined, nearest, protocol_table(study.targets, achieved, study.feasible), cache)
+    novelty = {}
+    if train_images is not None:
+        from .novelty import nearest_training_distance
+
+        designs = {pick: study.designs[stage], "verified selection": verified.images,
+                   "+ exact refinement": refined.images}
+        novelty = {name: nearest_training_distance(im, train_images)[0] for name, im in designs.items()}
+        novelty["nearest training structure"] = np.zeros(len(study.targets), dtype=np.int64)
+    seconds = {"pipeline": study.seconds["direct"] + verified.seconds["total"] + refined.seconds["total"]}
+    table = protocol_table(study.targets, achieved, study.feasible, novelty or None)
+    return VerifiedStudy(verified, refined, nearest, table, cache, novelty, seconds, goals)
 
 
-def protocol_table(targets, achieved: dict, feasible):
+def protocol_table(targets, achieved: dict, feasible, novelty: dict | None = None):
     """R² of n and K11 and the median relative K11 error of several design protocols.
 
     Parameters
@@ -232,11 +273,15 @@ def protocol_table(targets, achieved: dict, feasible):
     targets : (T, 2) targets (porosity, K11 [l.u.²])
     achieved : dict protocol name -> (T, 2) exact properties of its designs
     feasible : (T,) bool feasible targets
+    novelty : dict protocol name -> (T,) pixel distance of its designs to the nearest training
+        structure, optional
 
     Returns
     -------
     DataFrame, one row per protocol; columns ``(subset, metric)`` with subsets ``"feasible
-    targets"`` and ``"all targets"`` and metrics ``"R² n"``, ``"R² K11"``, ``"median |K/K*-1|"``.
+    targets"`` and ``"all targets"`` and metrics ``"R² n"``, ``"R² K11"``, ``"median |K/K*-1|"``
+    and, with ``novelty``, ``"copies of training"`` (share of designs at distance 0) and
+    ``"median px to training"``.
     """
     import pandas as pd
 
@@ -252,6 +297,10 @@ def protocol_table(targets, achieved: dict, feasible):
             r2 = r2_scores(targets[mask], props[mask])
             row[(subset, "R² n")], row[(subset, "R² K11")] = float(r2[0]), float(r2[1])
             row[(subset, "median |K/K*-1|")] = float(np.median(np.abs(props[mask, 1] / targets[mask, 1] - 1)))
+            if novelty is not None and name in novelty:
+                dist = np.asarray(novelty[name])[mask]
+                row[(subset, "copies of training")] = float(np.mean(dist == 0))
+                row[(subset, "median px to training")] = float(np.median(dist))
         rows[name] = row
     table = pd.DataFrame(rows).T
     table.columns = pd.MultiIndex.from_tuples(table.columns)
