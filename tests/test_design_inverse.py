@@ -91,7 +91,7 @@ def test_initial_guesses_nearest():
 
 @pytest.mark.parametrize("bad, match", [
     ([0.3, -0.1], "non-negative"), ([1.2, 0.5], r"open interval \(0, 1\)"), ([0.0, 0.5], "open interval"),
-    ([np.nan, 0.5], "NaN"), ([0.3, 0.5, 1.0], "pairs"),
+    ([np.nan, 0.5], "NaN"), ([0.3, 0.5, 1.0], r"shape \(T, 2\)"),
 ])
 def test_bad_targets(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -64,28 +64,48 @@ def target_box(profile=None) -> np.ndarray:
     return np.array([[n0, n1], [k0 * factor, k1 * factor]])
 
 
-def validate_targets(targets) -> np.ndarray:
-    """Check targets ``(T, 2)`` (or one pair) of (porosity, K11) and return them as float64 ``(T, 2)``.
+def validate_targets(targets, names=("n", "k11")) -> np.ndarray:
+    """Check targets ``(T, P)`` (or one row) and return them as float64 ``(T, P)``.
+
+    Parameters
+    ----------
+    targets : (T, P) or (P,) target properties in physical units
+    names : the ``P`` property names, in column order (a model's ``property_scaler.names``):
+        ``"n"`` (porosity, in the open interval (0, 1)), diagonal permeabilities ``"k11"``,
+        ``"k22"``, ``"k33"`` (l.u.², non-negative) and off-diagonal ones such as ``"k12"`` (any
+        sign). Default: the synthetic set's ``("n", "k11")``.
 
     Raises
     ------
     ValueError
-        Non-finite values, porosity outside the open interval (0, 1), negative K11.
+        Wrong shape, non-finite values, porosity outside (0, 1), a negative diagonal permeability.
     """
+    names = tuple(str(n).lower() for n in names)
     t = np.asarray(targets, dtype=np.float64)
     if t.ndim == 1:
         t = t[None]
-    if t.ndim != 2 or t.shape[1] != 2 or len(t) == 0:
-        raise ValueError(f"targets must be (porosity, K11) pairs of shape (T, 2), got shape {np.shape(targets)}")
+    if t.ndim != 2 or t.shape[1] != len(names) or len(t) == 0:
+        raise ValueError(f"targets must be rows of the {len(names)} properties {names}, shape (T, {len(names)}); "
+                         f"got shape {np.shape(targets)}")
     if not np.all(np.isfinite(t)):
         raise ValueError("targets contain NaN or Inf")
-    bad_n = (t[:, 0] <= 0) | (t[:, 0] >= 1)
-    if bad_n.any():
-        raise ValueError(f"target porosity must lie in the open interval (0, 1); got {t[bad_n, 0][:5].tolist()}")
-    bad_k = t[:, 1] < 0
-    if bad_k.any():
-        raise ValueError(f"target permeability K11 must be non-negative (l.u.²); got {t[bad_k, 1][:5].tolist()}")
+    for j, name in enumerate(names):
+        if name in ("n", "porosity"):
+            bad = (t[:, j] <= 0) | (t[:, j] >= 1)
+            if bad.any():
+                raise ValueError(f"target porosity must lie in the open interval (0, 1); got {t[bad, j][:5].tolist()}")
+        elif len(name) == 3 and name[0] == "k" and name[1] == name[2]:
+            bad = t[:, j] < 0
+            if bad.any():
+                raise ValueError(f"target permeability {name.upper()} must be non-negative (l.u.²); "
+                                 f"got {t[bad, j][:5].tolist()}")
     return t
+
+
+def _names(model) -> tuple:
+    """The property names of a model's regressor (its scaler's), default ``("n", "k11")``."""
+    names = getattr(getattr(model, "property_scaler", None), "names", None)
+    return tuple(names) if names else ("n", "k11")
 
 
 def random_targets(n_targets: int, box=None, rng=None) -> np.ndarray:
@@ -408,13 +428,14 @@ def inverse_design(model, targets, train_latent, train_properties, n_starts: int
     Parameters
     ----------
     model : PVAE-like (encoder, decoder, regressor, property_scaler).
-    targets : (T, 2) or (2,) porosity and K11 (l.u.²); checked by :func:`validate_targets`.
+    targets : (T, P) or (P,) properties in the model's order (``model.property_scaler.names``, e.g.
+        porosity and K11 in l.u.², or n, K11, K22, K33 of a 3-D model); checked by :func:`validate_targets`.
     train_latent : (N, d) latent means μ of the training images (:func:`~pvae_lib.design.latent.encode_dataset`).
-    train_properties : (N, 2) their porosity and K11.
+    train_properties : (N, P) their properties.
     n_starts : starts per target = nearest training samples in scaled property space (paper: 100).
     Other parameters as in :func:`optimize_latent`; all ``T * n_starts`` rows run batched.
     """
-    targets = validate_targets(targets)
+    targets = validate_targets(targets, _names(model))
     train_latent = np.asarray(train_latent, dtype=np.float32)
     train_properties = np.asarray(train_properties, dtype=np.float64)
     if len(train_latent) != len(train_properties):

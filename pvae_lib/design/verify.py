@@ -42,6 +42,7 @@ from ..images import periodic_label
 __all__ = [
     "scaled_error",
     "duct_flow_evaluator",
+    "lbm_evaluator",
     "ComponentDuctFlow",
     "PropertyCache",
     "VerifiedSelection",
@@ -95,6 +96,44 @@ def duct_flow_evaluator(n_jobs: int = 1):
     return evaluate
 
 
+
+
+def lbm_evaluator(axes=(0, 1, 2), config=None):
+    """Exact evaluator for 3-D samples: ``images (N, D, H, W) bool -> (N, 1 + len(axes))``.
+
+    Columns: porosity, then the diagonal permeability ``K_aa`` (l.u.²) along each array axis in
+    ``axes`` (``(0, 1, 2)``: n, K11, K22, K33, the properties of the foam pVAE), each computed by
+    the lattice Boltzmann solver, all samples of one axis in one batched call
+    (:func:`pvae_lib.lbm.permeability_batch`). It plugs into :class:`PropertyCache`,
+    :func:`select_verified` and :func:`pvae_lib.design.refine.refine_designs` like the duct-flow
+    evaluator of the 2-D patterns.
+
+    Parameters
+    ----------
+    axes : flow directions (array axes, 0 = x1)
+    config : :class:`pvae_lib.lbm.LBMConfig`, default ``LBMConfig()`` (the foam labels' settings:
+        :func:`pvae_lib.data.foam_dataset.foam_label_config`)
+    """
+    axes = tuple(int(a) for a in axes)
+    if not axes or any(a not in (0, 1, 2) for a in axes) or len(set(axes)) != len(axes):
+        raise ValueError(f"axes must be distinct array axes of a 3-D sample (0, 1, 2), got {axes}")
+
+    def evaluate(images) -> np.ndarray:
+        from pvae_lib.lbm import permeability_batch
+
+        images = np.asarray(images, dtype=bool)
+        if images.ndim == 5 and images.shape[-1] == 1:
+            images = images[..., 0]
+        if images.ndim != 4:
+            raise ValueError(f"expected a stack of 3-D samples (N, D, H, W), got shape {images.shape}")
+        out = np.empty((len(images), 1 + len(axes)))
+        out[:, 0] = images.reshape(len(images), -1).mean(axis=1)
+        for j, axis in enumerate(axes):
+            out[:, 1 + j] = [r.K for r in permeability_batch(images, axis, config)]
+        return out
+
+    evaluate.n_properties = 1 + len(axes)
+    return evaluate
 
 
 def _periodic_components(image: np.ndarray):
