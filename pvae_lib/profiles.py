@@ -57,6 +57,10 @@ class DataSection:
     foam_porosity: float = 0.85  # porosity of the uncompressed foam (open-cell polymer foam)
     foam_lbm_samples: int = 3  # sub-volumes per strain labelled with the 3-D LBM in the chapter
     foam_slerp_steps: int = 11  # points of the foam chapter's slerp walk, each checked by 3 LBM runs (paper: 100)
+    # beyond the paper: foam inverse design in the foam chapter - targets (test sub-volumes' properties)
+    # and starts per target; every candidate is checked by 3 LBM runs
+    foam_design_targets: int = 3
+    foam_design_starts: int = 4
     label_workers: int = 2  # processes for the stokes2d labelling
 
 
@@ -231,6 +235,8 @@ SMOKE_CAPS = {
     "data.foam_strains": 2,  # the first and the last compression state
     "data.foam_lbm_samples": 1,
     "data.foam_slerp_steps": 3,
+    "data.foam_design_targets": 2,
+    "data.foam_design_starts": 2,
     "cnn.epochs": 1,
     "cnn.train_samples": 48,
     "pvae.epochs_vae": 1,

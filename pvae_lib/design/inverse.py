@@ -105,7 +105,11 @@ def validate_targets(targets, names=("n", "k11")) -> np.ndarray:
 def _names(model) -> tuple:
     """The property names of a model's regressor (its scaler's), default ``("n", "k11")``."""
     names = getattr(getattr(model, "property_scaler", None), "names", None)
-    return tuple(names) if names else ("n", "k11")
+    if names:
+        return tuple(names)
+    shape = getattr(getattr(model, "regressor", None), "output_shape", None)
+    p = int(shape[-1]) if shape else 2
+    return ("n", "k11", "k22", "k33")[:p] if p <= 4 else tuple(f"p{i}" for i in range(p))
 
 
 def random_targets(n_targets: int, box=None, rng=None) -> np.ndarray:

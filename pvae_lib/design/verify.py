@@ -371,7 +371,7 @@ def stack_candidates(direct, *loops):
 
 
 def select_verified(model, targets, z, labels=None, evaluator=None, cache: PropertyCache | None = None,
-                    scaler="model", threshold: float = 0.5, batch_size: int = 1024,
+                    scaler="model", threshold: float = 0.5, batch_size: int = 1024, rule: str = "threshold",
                     progress: bool = False) -> VerifiedSelection:
     """For every target, the candidate whose binarised decoded structure has the smallest exact error.
 
@@ -386,7 +386,9 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
     cache : :class:`PropertyCache` to use and fill (shared with later calls), optional
     scaler : scaler for :func:`scaled_error`; ``"model"`` (default) = ``model.property_scaler``,
         ``None`` = unscaled properties
-    threshold : binarisation threshold of the decoder output (1 = pore)
+    threshold : binarisation threshold of the decoder output (1 = pore), for ``rule="threshold"``
+    rule : how decoded images are binarised (:func:`pvae_lib.binarize.binarize`): ``"threshold"``
+        (the synthetic designs) or ``"expected_porosity"`` (decoded foams)
     batch_size : latent vectors per decoder call
 
     Returns
@@ -420,7 +422,8 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
 
         starts = tqdm(starts, desc="decode candidates", unit="batch")
     for s in starts:
-        parts.append(binarize(decode(model, flat[s:s + batch_size], batch_size=batch_size), threshold=threshold))
+        decoded = decode(model, flat[s:s + batch_size], batch_size=batch_size)
+        parts.append(binarize(decoded, rule=rule, threshold=threshold if rule == "threshold" else None))
     images = np.concatenate(parts, axis=0)
     t_dec = time.perf_counter()
     calls0, solves0 = cache.calls, getattr(cache.evaluator, "solves", 0)
