@@ -103,6 +103,9 @@ def test_design_plots():
                        "log_mse_surrogate": rng.normal(size=30), "log_mse_exact": rng.normal(size=30)})
     fig = plots.plot_log_mse_pair(df, train_properties=rng.random((200, 2)), feasible=rng.random(30) > 0.3)
     assert fig.get_figwidth() <= WIDTH
+    df["log_mse_third"] = rng.normal(size=30)  # one panel per protocol, titled
+    fig = plots.plot_log_mse_pair(df, which=("surrogate", "exact", "third"), titles=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"] and fig.get_figwidth() <= WIDTH
     fig = plots.plot_pc_scatter([rng.normal(size=(20, 2))] * 3, [rng.random(20)] * 3, ["a", "b", "c"])
     assert fig.get_figwidth() <= WIDTH
 

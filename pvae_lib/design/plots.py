@@ -201,11 +201,12 @@ def plot_image_row(images, titles=None, ncols: int | None = None, size: float = 
 
 
 def plot_log_mse_map(df, which: str = "surrogate", train_properties=None, ax=None, feasible=None,
-                     vmin=None, vmax=None, colorbar: bool = True):
+                     vmin=None, vmax=None, colorbar: bool = True, title: str | None = None):
     """Targets in the (n, K11) plane coloured by log10 of the summed squared error (paper Fig. 16).
 
     The shaded background is a KDE of the training data (where the data set has structures);
-    infeasible targets (``feasible`` False) are drawn with crosses.
+    infeasible targets (``feasible`` False) are drawn with crosses. ``df`` holds ``n_target``,
+    ``k11_target`` and ``log_mse_<which>``; ``title`` replaces the default panel title.
     """
     import seaborn as sns
 
@@ -229,7 +230,7 @@ def plot_log_mse_map(df, which: str = "surrogate", train_properties=None, ax=Non
         plt.colorbar(sc, ax=ax, label=r"$\log_{10}$(squared error $n$ + $K_{11}$)")
     ax.set_xlabel(r"target $n^F$")
     ax.set_ylabel(r"target $K_{11}^S$ (l.u.²)")
-    ax.set_title(f"error measured by the {which} solution", fontsize=10.5)
+    ax.set_title(title if title is not None else f"error measured by the {which} solution", fontsize=10.5)
     ax.legend(fontsize=9, loc="upper left")
     return ax
 
@@ -326,16 +327,20 @@ def plot_design_history(direct_history, loop_histories: dict, tol: float, ax=Non
     return ax
 
 
-def plot_log_mse_pair(df, train_properties=None, feasible=None, which=("surrogate", "exact")):
-    """Two :func:`plot_log_mse_map` panels (e.g. surrogate and exact) on one colour scale (Fig. 16)."""
+def plot_log_mse_pair(df, train_properties=None, feasible=None, which=("surrogate", "exact"), titles=None):
+    """:func:`plot_log_mse_map` panels side by side (e.g. surrogate and exact) on one colour scale (Fig. 16).
+
+    ``which`` names the ``log_mse_<which>`` columns of ``df``, one panel each; ``titles`` the panels.
+    """
     plt = _plt()
     cols = np.concatenate([df[f"log_mse_{w}"].to_numpy() for w in which])
     vmin, vmax = np.nanpercentile(cols, [2, 98])
+    titles = list(titles) if titles is not None else [None] * len(which)
     fig, axes = plt.subplots(1, len(which), figsize=(BOOK_WIDTH, 3.7), constrained_layout=True, sharey=True)
     axes = np.atleast_1d(axes)
-    for ax, w in zip(axes, which):
+    for ax, w, title in zip(axes, which, titles):
         plot_log_mse_map(df, w, train_properties=train_properties, ax=ax, feasible=feasible, vmin=vmin,
-                         vmax=vmax, colorbar=False)
+                         vmax=vmax, colorbar=False, title=title)
     axes[-1].set_ylabel("")
     for ax in axes[1:]:
         ax.get_legend().remove()
