@@ -162,6 +162,7 @@ def test_lbm_evaluator_gives_porosity_and_the_diagonal_permeabilities():
     assert evaluate.n_properties == 3
     out = PropertyCache(evaluate)(images)
     assert out.shape == (2, 3)
+    np.testing.assert_allclose(lbm_evaluator(axes=(0, 2), config=config, batched=True)(images), out, rtol=1e-5)
     np.testing.assert_allclose(out[:, 0], images.reshape(2, -1).mean(1))
     for b in range(2):
         for j, axis in enumerate((0, 2)):

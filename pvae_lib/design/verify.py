@@ -98,29 +98,36 @@ def duct_flow_evaluator(n_jobs: int = 1):
 
 
 
-def lbm_evaluator(axes=(0, 1, 2), config=None):
+def lbm_evaluator(axes=(0, 1, 2), config=None, batched: bool | None = None):
     """Exact evaluator for 3-D samples: ``images (N, D, H, W) bool -> (N, 1 + len(axes))``.
 
     Columns: porosity, then the diagonal permeability ``K_aa`` (l.u.²) along each array axis in
     ``axes`` (``(0, 1, 2)``: n, K11, K22, K33, the properties of the foam pVAE), each computed by
-    the lattice Boltzmann solver, all samples of one axis in one batched call
-    (:func:`pvae_lib.lbm.permeability_batch`). It plugs into :class:`PropertyCache`,
-    :func:`select_verified` and :func:`pvae_lib.design.refine.refine_designs` like the duct-flow
-    evaluator of the 2-D patterns.
+    the lattice Boltzmann solver. It plugs into :class:`PropertyCache`, :func:`select_verified`
+    and :func:`pvae_lib.design.refine.refine_designs` like the duct-flow evaluator of the 2-D
+    patterns.
 
     Parameters
     ----------
     axes : flow directions (array axes, 0 = x1)
     config : :class:`pvae_lib.lbm.LBMConfig`, default ``LBMConfig()`` (the foam labels' settings:
         :func:`pvae_lib.data.foam_dataset.foam_label_config`)
+    batched : run all samples of one axis in one call (:func:`pvae_lib.lbm.permeability_batch`)
+        or one by one (:func:`pvae_lib.lbm.permeability`); default: batched on a GPU only - on a
+        CPU a batch runs slower than its samples one after another (README, *Performance*)
     """
     axes = tuple(int(a) for a in axes)
     if not axes or any(a not in (0, 1, 2) for a in axes) or len(set(axes)) != len(axes):
         raise ValueError(f"axes must be distinct array axes of a 3-D sample (0, 1, 2), got {axes}")
 
     def evaluate(images) -> np.ndarray:
-        from pvae_lib.lbm import permeability_batch
+        from pvae_lib.lbm import permeability, permeability_batch
 
+        batch = batched
+        if batch is None:
+            import tensorflow as tf
+
+            batch = bool(tf.config.list_physical_devices("GPU"))
         images = np.asarray(images, dtype=bool)
         if images.ndim == 5 and images.shape[-1] == 1:
             images = images[..., 0]
@@ -129,7 +136,10 @@ def lbm_evaluator(axes=(0, 1, 2), config=None):
         out = np.empty((len(images), 1 + len(axes)))
         out[:, 0] = images.reshape(len(images), -1).mean(axis=1)
         for j, axis in enumerate(axes):
-            out[:, 1 + j] = [r.K for r in permeability_batch(images, axis, config)]
+            if batch:
+                out[:, 1 + j] = [r.K for r in permeability_batch(images, axis, config)]
+            else:
+                out[:, 1 + j] = [permeability(im, axis, config).K for im in images]
         return out
 
     evaluate.n_properties = 1 + len(axes)
