@@ -119,7 +119,7 @@ def model_source(info: dict) -> str:
         return "trained here from scratch (its training record is below)"
     prov = info.get("provenance", {})
     minutes = float(prov.get("training_seconds", 0.0)) / 60
-    return (f"shipped with pvae_lib: trained from scratch by `{prov.get('command', '?')}` "
+    return (f"shipped with pvae_lib: trained from scratch by {prov.get('command', '?')} "
             f"({minutes:.0f} min for the CNN and the pVAEs on {prov.get('machine', '?')}, "
             f"{prov.get('date_utc', '?')[:10]}, TensorFlow {prov.get('tensorflow', '?')}); "
             f"{ENV_VAR}=0 trains it here instead")
