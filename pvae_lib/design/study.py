@@ -220,7 +220,7 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     ds = profile.design
     cache = cache if cache is not None else PropertyCache()
     z_all, labels = [], []
-    if study.start_z is not None:  # step 0 of every start: the encoded training structure, decoded
+    if study.start_z is not None:  # step 0: each start as drawn
         z_all.append(np.asarray(study.start_z, np.float32))
         labels += ["start"] * study.start_z.shape[1]
     z_all.append(np.asarray(study.direct.z, np.float32))
@@ -230,13 +230,13 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
         labels += [mode] * z.shape[1]
     verified = select_verified(model, study.targets, np.concatenate(z_all, axis=1), labels=labels, cache=cache,
                                progress=progress)
-    # infeasible targets: refine toward the nearest feasible target (the best any design of the family can
-    # do); the table still measures every design against the target that was asked for
+    # an infeasible target is refined toward the nearest feasible one;
+    # the table still scores every design against the target asked for
     goals = np.array(study.targets, dtype=np.float64)
     try:
         far = ~np.asarray(study.feasible, bool)
         goals[far] = nearest_feasible(goals[far], study.train_properties)
-    except ValueError:  # too few training structures per porosity level for a band: aim at the targets
+    except ValueError:  # too few structures per porosity level for a band
         pass
     refined = refine_designs(verified.images, goals, model.property_scaler,
                              profile.data.synthetic_pore_size, cache=cache, max_calls=ds.refine_calls,
