@@ -2,9 +2,9 @@
 
 :func:`design_target` checks the target against the training data, starts from the nearest
 training structures (or prior samples), runs the direct and the binarised loop stage from every
-start, measures every candidate (each start as drawn, and after each stage) with the exact solver, optionally refines the best distinct
-ones by square-pore local search, and returns the ``n_designs`` distinct designs with the
-smallest verified error. It writes nothing; :func:`pvae_lib.cli.design.run_design` writes the
+start, measures every candidate (each start as drawn, and after each stage) with the exact
+solver, optionally refines the best distinct ones by square-pore local search, and returns the
+``n_designs`` distinct designs with the smallest verified error. It writes nothing; :func:`pvae_lib.cli.design.run_design` writes the
 files.
 """
 from __future__ import annotations

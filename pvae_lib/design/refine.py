@@ -28,8 +28,8 @@ inside the image, sharing edges at most, never intersecting; porosity
    solved once) and accepts, per target, the best candidate if it lowers the verified error
    (:func:`~pvae_lib.design.verify.scaled_error`, the optimiser's loss). A target stops when
    its whole neighbourhood has been tried without improvement (a local optimum), when it has
-   used ``max_calls`` evaluations, or when its error is within ``tol`` of the floor that whole-pore
-porosities allow.
+   used ``max_calls`` evaluations, or when its error is within ``tol`` of the floor that
+   whole-pore porosities allow.
 
 The search never accepts a worse design, so the final error is at most that of the snapped
 start; it can be larger than the error of the (out-of-family) input when snapping costs more
