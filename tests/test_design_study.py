@@ -107,7 +107,7 @@ def test_design_target_returns_verified_distinct_designs(setup):
         design_target(model, props[3], profile=p)
 
 
-def test_design_explorer_builds_and_redraws(setup):
+def test_design_explorer_builds_and_redraws(setup, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,3 +121,11 @@ def test_design_explorer_builds_and_redraws(setup):
     n_w.value = float(props[5, 0])
     assert n_w.description == "n*" and button.description == "design"
     button.click()  # runs the pipeline again for the new target without error
+    # an infeasible target (highest porosity, no flow): the explorer marks the nearest feasible
+    # target it designed instead, and says so
+    n_w.value, k_w.value = float(props[:, 0].max()), 0.0
+    from pvae_lib.design.inverse import check_target
+
+    assert check_target([n_w.value, k_w.value], train_properties=props).status != "ok"
+    button.click()
+    assert "designed the nearest feasible target" in capsys.readouterr().out

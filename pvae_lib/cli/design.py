@@ -11,9 +11,12 @@ and writes the distinct designs found:
 
 * ``design_XX.npy`` - the binary cross-section (True = pore), ``design_XX.png`` - a picture,
 * ``design_XX.tif`` - the extruded 3-D stack (flow along array axis 0),
-* ``design_XX.json`` - target and the verified (exact) porosity and K11 of that design,
-* ``designs.csv`` - target, exact porosity and K11 (duct-flow solver, l.u.²), verified error,
-  the regressor's prediction and the loss of every design.
+* ``design_XX.json`` - requested and designed (``aimed``) target, their distance, and the
+  verified (exact) porosity and K11 of that design with its error against both targets,
+* ``designs.csv`` - requested target, designed target (``n_aimed``, ``k11_aimed``) and their
+  distance (``target_distance``), exact porosity and K11 (duct-flow solver, l.u.²), verified
+  error against the designed target (``error_verified``) and the requested one
+  (``error_requested``), the regressor's prediction and the loss of every design.
 
 Every candidate (each start after the direct and after the loop stage; with ``--refine-calls``
 also the square-pore local search of :mod:`pvae_lib.design.refine`) is measured exactly and the
@@ -21,10 +24,15 @@ distinct designs with the smallest verified error are written.
 
 The target is checked first: outside the training data's range (e.g. ``--k11 1000`` when the
 data reach 0.43) the command exits with status 1, naming the flag, the data's range and the
-nearest feasible target, and writes nothing (``--force`` designs it anyway) - the pVAE cannot
+nearest feasible target, and writes nothing (``--force`` goes on, as below) - the pVAE cannot
 extrapolate, so minutes of optimisation would only return the edge of the data. Inside the
-range but off the band the training structures cover, it warns (one line, with the nearest
-feasible target) and designs the requested target: the best compromise is a legitimate answer.
+range but off the band the training structures cover (or outside it with ``--force``), no
+structure meets the target: the command warns (one line, naming the nearest feasible target)
+and, by default (``--aim nearest``), designs the nearest feasible target instead; the files
+report it as the designed target, with its distance from the requested one (dimensionless:
+mean squared difference of the min-max scaled properties, the units of the verified error)
+and every design's error against both. ``--aim requested`` designs the requested target
+anyway (the best compromise).
 """
 from __future__ import annotations
 
@@ -36,6 +44,10 @@ import numpy as np
 from ._checks import check_output_folder, non_negative_int, positive_int, quiet_tensorflow
 
 __all__ = ["register", "run_design", "load_pvae"]
+
+#: values of ``--aim``: :data:`pvae_lib.design.pipeline.AIMS` (not imported here, so that ``pvae``
+#: starts without loading the design package; a test checks that the two agree)
+_AIMS = ("nearest", "requested")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -58,6 +70,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for --data prior")
     p.add_argument("--force", action="store_true",
                    help="design even a target outside the training data's range (default: refuse)")
+    p.add_argument("--aim", choices=_AIMS, default="nearest",
+                   help="what to design for an infeasible target (off the training structures' band, or out of "
+                        "range with --force): 'nearest' = the nearest feasible target (default), 'requested' = "
+                        "the requested one anyway; a feasible target is designed as requested")
     p.add_argument("--refine-calls", type=non_negative_int, default=0,
                    help="exact evaluations per design for the square-pore local search (default 0 = off)")
     p.add_argument("--pore-size", type=positive_int, default=None,
@@ -151,24 +167,29 @@ def _warn(message: str) -> None:
 
 def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", profile=None,
                iterations=2000, loop_iterations=200, seed=0, overwrite=False, progress=True,
-               force=False, refine_calls=0, pore_size=None, warn=_warn):
+               force=False, refine_calls=0, pore_size=None, aim="nearest", warn=_warn):
     """Library form of ``pvae design``; returns the CSV table as a DataFrame.
 
     The target is checked against the training data first (:func:`~pvae_lib.design.inverse.check_target`):
     outside the training range it is refused (``ValueError``, nothing written) unless ``force``;
-    inside the range but off the feasible band ``warn`` is called with the nearest feasible target
-    and the requested target is designed. Every candidate (direct and loop result of every
-    start, and the refined designs when ``refine_calls > 0``) is measured exactly; the designs
-    written are the ``n_designs`` distinct ones with the smallest verified error.
+    for an infeasible target (off the feasible band, or out of range with ``force``) ``warn`` is
+    called with the nearest feasible target, which is designed instead when ``aim="nearest"``
+    (default; ``aim="requested"`` designs the requested target). Every candidate (direct and
+    loop result of every start, and the refined designs when ``refine_calls > 0``) is measured
+    exactly; the designs written are the ``n_designs`` distinct ones with the smallest verified
+    error against the designed target. The table and the JSON files give the designed target
+    (``n_aimed``, ``k11_aimed``), its distance from the requested one (``target_distance``,
+    :func:`~pvae_lib.design.verify.scaled_error` units) and each design's error against both.
     """
     import pandas as pd
 
     from pvae_lib.data.io import write_stack
     from pvae_lib.design.inverse import validate_targets
-    from pvae_lib.design.pipeline import design_target
+    from pvae_lib.design.pipeline import _check_aim, design_target
     from pvae_lib.fileio import write_json_atomic, write_text_atomic
     from pvae_lib.plotting import show_structure
 
+    _check_aim(aim)
     target = validate_targets(target)
     if n_designs < 1 or starts < 1:
         raise ValueError("--n-designs and --starts must be >= 1")
@@ -186,8 +207,8 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
     res = design_target(model, target, images, props, profile=prof, n_designs=n_designs, starts=starts,
                         iterations=iterations, loop_iterations=loop_iterations, refine_calls=refine_calls,
-                        pore_size=pore_size, z0=z0, seed=seed, force=force, warn=warn)
-    check = res.check
+                        pore_size=pore_size, z0=z0, seed=seed, force=force, aim=aim, warn=warn)
+    check, aimed = res.check, res.aimed
     out.mkdir(parents=True, exist_ok=True)
     if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
         for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
@@ -211,17 +232,19 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
         plt.close(fig)
         record = {
             "design": name, "stage": str(res.stage[j]), "n_target": target[0, 0], "k11_target": target[0, 1],
+            "n_aimed": aimed[0], "k11_aimed": aimed[1], "target_distance": res.distance,
             "n_exact": exact[0], "k11_exact": exact[1], "error_verified": float(res.error[j]),
-            "n_regressor": reg[0], "k11_regressor": reg[1],
+            "error_requested": float(res.error_requested[j]), "n_regressor": reg[0], "k11_regressor": reg[1],
             "loss": res.loss[j], "start_index": int(res.start_index[j]),
         }
         records.append(record)
         write_json_atomic(out / f"{name}.json", {
             "design": name, "image": f"{name}.npy", "stage": record["stage"], "target_status": check.status,
             "target": {"n": float(target[0, 0]), "k11": float(target[0, 1])},
+            "aimed": {"n": float(aimed[0]), "k11": float(aimed[1])}, "target_distance": float(res.distance),
             "verified": {"n": float(exact[0]), "k11": float(exact[1]),
                          "method": "porosity = pore fraction; K11 = periodic duct flow (stokes2d), l.u.²"},
-            "error_verified": float(res.error[j]),
+            "error_verified": float(res.error[j]), "error_requested": float(res.error_requested[j]),
             "regressor": {"n": float(reg[0]), "k11": float(reg[1])},
         })
     table = pd.DataFrame.from_records(records)
@@ -244,7 +267,8 @@ def _main(args) -> int:
     table = run_design(model, [args.n, args.k11], args.out, n_designs=args.n_designs, starts=args.starts,
                        data=args.data, profile=args.profile, iterations=args.iterations,
                        loop_iterations=args.loop_iterations, seed=args.seed, overwrite=args.overwrite,
-                       progress=False, force=args.force, refine_calls=args.refine_calls, pore_size=args.pore_size)
+                       progress=False, force=args.force, refine_calls=args.refine_calls, pore_size=args.pore_size,
+                       aim=args.aim)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"wrote {len(table)} design(s) to {args.out}")
     return 0

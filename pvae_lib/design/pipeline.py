@@ -4,8 +4,16 @@
 training structures (or prior samples), runs the direct and the binarised loop stage from every
 start, measures every candidate (each start as drawn, and after each stage) with the exact
 solver, optionally refines the best distinct ones by square-pore local search, and returns the
-``n_designs`` distinct designs with the smallest verified error. It writes nothing; :func:`pvae_lib.cli.design.run_design` writes the
-files.
+``n_designs`` distinct designs with the smallest verified error. It writes nothing;
+:func:`pvae_lib.cli.design.run_design` writes the files.
+
+No structure meets an infeasible target (off the band the training structures cover, or, with
+``force``, outside their range). By default (``aim="nearest"``) such a target is replaced by the
+nearest feasible one (:func:`~pvae_lib.design.inverse.check_target`): the optimisation, the
+verified selection and the refinement aim at it, and the result says how far it lies from the
+requested target (:attr:`DesignSet.distance`) and how far every design misses each of the two
+(:attr:`DesignSet.error`, :attr:`DesignSet.error_requested`). ``aim="requested"`` designs the
+requested target anyway (the best compromise).
 """
 from __future__ import annotations
 
@@ -13,7 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DesignSet", "design_target"]
+__all__ = ["AIMS", "DesignSet", "design_target"]
+
+#: what :func:`design_target` aims at for an infeasible target (``--aim`` of ``pvae design``)
+AIMS = ("nearest", "requested")
 
 
 @dataclass
@@ -24,9 +35,16 @@ class DesignSet:
     ----------
     target : (2,) requested (porosity [-], K11 [l.u.²])
     check : :class:`~pvae_lib.design.inverse.TargetCheck` of the target against the training data
+    aimed : (2,) the target actually designed (porosity [-], K11 [l.u.²]): the requested one, or
+        for an infeasible target with ``aim="nearest"`` the nearest feasible one (``check.nearest``)
+    distance : how far ``aimed`` lies from ``target``, dimensionless, in the units of ``error``
+        (:func:`~pvae_lib.design.verify.scaled_error` of the two; 0 when the requested target is designed)
     images : (M, H, W) bool distinct designs (True = pore)
     properties : (M, 2) their verified porosity and K11 (exact solver)
-    error : (M,) verified scaled error (:func:`~pvae_lib.design.verify.scaled_error`)
+    error : (M,) verified scaled error against ``aimed`` (:func:`~pvae_lib.design.verify.scaled_error`),
+        the criterion the designs were chosen and ordered by
+    error_requested : (M,) verified scaled error against the requested ``target`` (equal to
+        ``error`` when ``aimed`` is ``target``)
     regressor : (M, 2) the regressor's prediction for each design (re-encoded)
     stage : (M,) ``"start"`` (a start as drawn: the decoded latent mean of a training structure),
         ``"direct"``, ``"loop_binary"`` or ``"refined"``
@@ -36,9 +54,12 @@ class DesignSet:
 
     target: np.ndarray
     check: object
+    aimed: np.ndarray
+    distance: float
     images: np.ndarray
     properties: np.ndarray
     error: np.ndarray
+    error_requested: np.ndarray
     regressor: np.ndarray
     stage: np.ndarray
     loss: np.ndarray
@@ -48,7 +69,7 @@ class DesignSet:
 def design_target(model, target, train_images=None, train_properties=None, profile=None, *, n_designs: int = 4,
                   starts: int | None = None, iterations: int | None = None, loop_iterations: int | None = None,
                   refine_calls: int | None = None, pore_size: int | None = None, z0=None, seed: int = 0,
-                  force: bool = False, warn=None) -> DesignSet:
+                  force: bool = False, aim: str = "nearest", warn=None) -> DesignSet:
     """Verified designs for one target (module docstring).
 
     Parameters
@@ -67,11 +88,25 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     z0 : (S, d) latent starts instead of training structures (e.g. prior samples)
     seed : seed of the refinement's move order
     force : design a target outside the training range instead of raising ``ValueError``
-    warn : callable(str) told when the target lies off the feasible band (default: nothing)
+        (what is designed then is decided by ``aim``)
+    aim : ``"nearest"`` (default): for a target off the feasible band (or, with ``force``,
+        outside the training range) optimise, select and refine toward the nearest feasible
+        target ``check.nearest`` (porosity [-], K11 [l.u.²]) instead; ``"requested"``: design the
+        requested target anyway. A feasible target is designed as requested either way.
+    warn : callable(str) told, in one line, when the target is infeasible: why, the nearest
+        feasible target and which target is designed (default: nothing)
 
     Returns
     -------
     DesignSet
+        ``aimed`` is the target designed, ``distance`` how far it lies from the requested one
+        and ``error_requested`` how far each design misses the requested one.
+
+    Raises
+    ------
+    ValueError
+        for an invalid ``aim`` (before any work), an invalid target or setting, or a target
+        outside the training range without ``force``.
     """
     from pvae_lib.profiles import get_profile
 
@@ -80,6 +115,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     from .latent import decode, encode_dataset
     from .verify import PropertyCache, scaled_error
 
+    _check_aim(aim)
     profile = profile if profile is not None else get_profile()
     ds = profile.design
     starts = ds.n_starts if starts is None else int(starts)
@@ -96,9 +132,19 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     props = None if train_properties is None else np.asarray(train_properties, float)
     check = check_target(target[0], train_properties=props, scaler=model.property_scaler)
     if check.status == "out_of_range" and not force:
-        raise ValueError(f"{check.message}; pass --force to design it anyway")
+        raise ValueError(f"{check.message}; pass --force to design "
+                         + ("the nearest feasible target instead" if aim == "nearest" else "it anyway"))
+    requested = target
+    if check.status != "ok" and aim == "nearest":
+        target = np.asarray(check.nearest, np.float64).reshape(1, 2)
+    distance = float(scaled_error(target[0], requested[0], model.property_scaler))
     if check.status != "ok" and warn is not None:
-        warn(f"{check.message}; designing the requested target anyway (the designs will miss it)")
+        if aim == "nearest":
+            warn(f"{check.message}; designing the nearest feasible target --n {target[0, 0]:.4g} --k11 "
+                 f"{target[0, 1]:.4g} instead (scaled distance {distance:.3g} from the requested one; pass "
+                 "--aim requested to design the requested one)")
+        else:
+            warn(f"{check.message}; designing the requested target anyway (the designs will miss it)")
     pore_size = profile.data.synthetic_pore_size if pore_size is None else int(pore_size)
     shape = getattr(getattr(model, "decoder", None), "output_shape", None)
     if train_images is not None and shape is not None and tuple(np.shape(train_images)[1:3]) != tuple(shape[1:3]):
@@ -140,6 +186,14 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
     mu = encode_dataset(model, designs[keep])
     reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
-    return DesignSet(target=target[0], check=check, images=designs[keep], properties=exact[keep],
-                     error=error[keep], regressor=reg, stage=stage[keep], loss=loss[keep],
-                     start_index=start_index[origin[keep]])
+    return DesignSet(target=requested[0], check=check, aimed=target[0].copy(), distance=distance,
+                     images=designs[keep], properties=exact[keep], error=error[keep],
+                     error_requested=scaled_error(exact[keep], requested[0], model.property_scaler),
+                     regressor=reg, stage=stage[keep], loss=loss[keep], start_index=start_index[origin[keep]])
+
+
+def _check_aim(aim) -> str:
+    """``aim`` if it is one of :data:`AIMS`, else ``ValueError`` naming ``--aim``."""
+    if aim not in AIMS:
+        raise ValueError(f"--aim must be one of {', '.join(AIMS)}, got {aim!r}")
+    return aim

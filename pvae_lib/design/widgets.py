@@ -309,12 +309,19 @@ def design_explorer(model, train_images, train_properties, profile=None, n: floa
                 return
             if res.check.status != "ok":
                 print(res.check.message)
+                if res.distance > 0:
+                    print(f"designed the nearest feasible target n={res.aimed[0]:.4g}, K11={res.aimed[1]:.4g} "
+                          f"(scaled distance {res.distance:.3g} from the requested one)")
             m = len(res.images)
             fig = plt.figure(figsize=(3.2 + 2.0 * m, 3.2))
             grid = fig.add_gridspec(1, m + 1, width_ratios=[1.6] + [1.0] * m)
             mx = fig.add_subplot(grid[0, 0])
             _property_map(mx, tp)
             mx.plot([res.target[0]], [res.target[1]], "*", color="tab:red", ms=14, label="target")
+            if res.distance > 0:  # an infeasible target: the nearest feasible one was designed
+                mx.plot([res.aimed[0]], [res.aimed[1]], "*", mfc="none", mec="tab:red", ms=14,
+                        label="nearest feasible (designed)")
+                mx.plot(*np.c_[res.target, res.aimed], ":", color="tab:red", lw=1)
             mx.plot(res.properties[:, 0], res.properties[:, 1], "x", color="k", ms=8, mew=2, label="designs, exact")
             mx.legend(fontsize=8, loc="upper left")
             for j in range(m):
