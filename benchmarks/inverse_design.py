@@ -79,7 +79,6 @@ def main(argv=None) -> int:
     from pvae_lib.design.evaluate import feasible_mask
     from pvae_lib.binarize import binarize
     from pvae_lib.design.inverse import inverse_design, random_targets, target_box
-    from pvae_lib.design.latent import decode, encode_dataset
     from pvae_lib.design.refine import refine_designs
     from pvae_lib.design.verify import ComponentDuctFlow, PropertyCache, duct_flow_evaluator, select_verified
     from pvae_lib.models.zoo import get_trained_pvae, models_dir
@@ -94,7 +93,7 @@ def main(argv=None) -> int:
     data = load_synthetic_dataset(profile, progress=False)
     model = get_trained_pvae(profile, properties=("n", "k11"))
     train = np.column_stack([data.porosity, data.k11])
-    mu = encode_dataset(model, data.images)
+    mu = model.encode_mean(data.images)
     t_load = time.perf_counter() - t
     targets = random_targets(args.targets, target_box(profile), np.random.default_rng(args.seed))
     feasible = feasible_mask(targets, train)
@@ -116,7 +115,7 @@ def main(argv=None) -> int:
     t_direct = time.perf_counter() - t
 
     t = time.perf_counter()
-    surrogate_images = binarize(decode(model, direct.best_z()))
+    surrogate_images = binarize(model.decode(direct.best_z()))
     surrogate_props = cache(surrogate_images)
     t_a = time.perf_counter() - t
     rows += _scores("(a) surrogate-best", surrogate_props, targets, feasible, t_direct + t_a, cache.calls)

@@ -8,7 +8,6 @@ from pvae_lib.design.inverse import (  # noqa: E402
     distinct_designs, initial_guesses, inverse_design, optimize_latent, predict_properties,
     random_targets, target_box, validate_targets,
 )
-from pvae_lib.design.latent import encode_dataset  # noqa: E402
 from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
@@ -69,7 +68,7 @@ def test_batched_equals_one_by_one(model):
 def test_inverse_design_end_to_end(model):
     images, n, k = tiny_dataset(30, image_size=28)
     props = np.column_stack([n, k])
-    mu = encode_dataset(model, images)
+    mu = model.encode_mean(images)
     targets = _reachable_targets(model, "direct", 3, seed=11)
     res = inverse_design(model, targets, mu, props, n_starts=3, mode="direct", max_iterations=300, patience=50)
     assert res.z.shape == (3, 3, model.latent_dim)

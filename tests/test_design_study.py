@@ -75,9 +75,7 @@ def test_verify_and_refine_measures_every_start_and_reports_novelty(setup):
                                                      synthetic_max_pores=24))
     study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
     assert study.start_z.shape == (5, 3, model.latent_dim)
-    from pvae_lib.design.latent import encode_dataset
-
-    np.testing.assert_allclose(study.start_z, encode_dataset(model, images)[study.direct.start_index], atol=1e-6)
+    np.testing.assert_allclose(study.start_z, model.encode_mean(images)[study.direct.start_index], atol=1e-6)
     checked = verify_and_refine(study, model, p, train_images=images)
     assert list(checked.verified.labels) == ["start"] * 3 + ["direct"] * 3 + ["loop"]
     assert checked.verified.all_errors.shape == (5, 7)

@@ -76,7 +76,6 @@ def _analytic(images):
 
 def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
     from pvae_lib.binarize import binarize
-    from pvae_lib.design.latent import decode
 
     rng = np.random.default_rng(1)
     T, C = 6, 5
@@ -85,7 +84,7 @@ def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
     z[2, 4] = z[1, 1]  # a duplicate across targets
     targets = rng.uniform(0.2, 0.6, size=(T, 2))
     sel = select_verified(tiny, targets, z, evaluator=_analytic, scaler=None, batch_size=7)
-    images = binarize(decode(tiny, z.reshape(T * C, 3)))
+    images = binarize(tiny.decode(z.reshape(T * C, 3)))
     distinct = len(np.unique(np.packbits(images.reshape(T * C, -1), axis=1), axis=0))
     assert sel.counts["candidates"] == T * C and sel.counts["distinct"] == distinct
     assert sel.counts["solver_calls"] == distinct < T * C
@@ -193,7 +192,6 @@ def test_three_d_designs_for_four_properties_through_the_same_code():
     verified selection with the LBM evaluator run through the same functions as the synthetic 2-D set."""
     pytest.importorskip("tensorflow")
     from pvae_lib.design.inverse import inverse_design
-    from pvae_lib.design.latent import encode_dataset
     from pvae_lib.design.verify import lbm_evaluator
     from pvae_lib.lbm import LBMConfig
     from pvae_lib.models.pvae import build_pvae
@@ -208,7 +206,7 @@ def test_three_d_designs_for_four_properties_through_the_same_code():
     model = build_pvae((26, 26, 26), latent_dim=3, base_filters=2, n_properties=4, property_scaler=scaler, seed=0,
                        regressor_units=(4,))
     targets = props[:2] * [1.0, 1.05, 1.0, 0.95]
-    res = inverse_design(model, targets, encode_dataset(model, train), props, n_starts=3, mode="loop",
+    res = inverse_design(model, targets, model.encode_mean(train), props, n_starts=3, mode="loop",
                          max_iterations=3)
     assert res.z.shape == (2, 3, 3) and res.predicted.shape == (2, 3, 4)
     sel = select_verified(model, targets, res.z, cache=PropertyCache(evaluate))

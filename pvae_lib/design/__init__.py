@@ -2,8 +2,9 @@
 
 Modules (none imports TensorFlow: it is loaded only when a model is run):
 
-- :mod:`~pvae_lib.design.latent` - encode a data set, KDE per latent dimension, PCA,
-  correlation of principal components with properties (paper Figs. 8-11).
+- :mod:`~pvae_lib.design.latent` - KDE per latent dimension, PCA, correlation of principal
+  components with properties (paper Figs. 8-11); encode and decode with the model's own
+  ``PVAE.encode_mean`` / ``PVAE.decode``.
 - :mod:`~pvae_lib.design.interpolation` - ``slerp``/``lerp`` and decoded paths (Fig. 15).
 - :mod:`~pvae_lib.design.inverse` - batched gradient-based inverse design (Fig. 4, Section 4.5).
 - :mod:`~pvae_lib.design.evaluate` - properties of designs (CNN surrogate and exact solver),
@@ -48,7 +49,6 @@ from .inverse import (  # noqa: F401
 )
 from .latent import (  # noqa: F401
     LatentPCA,
-    encode_dataset,
     latent_kde_curves,
     pc_property_correlation,
 )
@@ -90,7 +90,6 @@ __all__ = [
     "decode_path",
     "distinct_designs",
     "duct_flow_evaluator",
-    "encode_dataset",
     "evaluate_designs",
     "exact_properties",
     "feasibility_envelope",

@@ -123,11 +123,9 @@ def interpolation_path(z0, z1, steps: int = 100, method: str = "slerp") -> np.nd
 
 
 def decode_path(model, path, batch_size: int = 256) -> np.ndarray:
-    """Decode latent vectors with ``model.decoder``; returns float images in [0, 1] without the channel axis."""
-    from .latent import decode
-
-    out = decode(model, path, batch_size=batch_size)
-    return out[..., 0] if out.ndim >= 3 and out.shape[-1] == 1 else out
+    """Decode latent vectors with :meth:`PVAE.decode <pvae_lib.models.pvae.PVAE.decode>`; float images in [0, 1]
+    without the channel axis, (S, H, W[, D])."""
+    return model.decode(path, batch_size=batch_size)
 
 
 @dataclass(frozen=True)

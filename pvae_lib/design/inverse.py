@@ -434,7 +434,8 @@ def inverse_design(model, targets, train_latent, train_properties, n_starts: int
     model : PVAE-like (encoder, decoder, regressor, property_scaler).
     targets : (T, P) or (P,) properties in the model's order (``model.property_scaler.names``, e.g.
         porosity and K11 in l.u.², or n, K11, K22, K33 of a 3-D model); checked by :func:`validate_targets`.
-    train_latent : (N, d) latent means μ of the training images (:func:`~pvae_lib.design.latent.encode_dataset`).
+    train_latent : (N, d) latent means μ of the training images
+        (:meth:`PVAE.encode_mean <pvae_lib.models.pvae.PVAE.encode_mean>`).
     train_properties : (N, P) their properties.
     n_starts : starts per target = nearest training samples in scaled property space (paper: 100).
     Other parameters as in :func:`optimize_latent`; all ``T * n_starts`` rows run batched.

@@ -1,65 +1,19 @@
-"""Reading the latent space of a (p)VAE: encodings, KDE per dimension, PCA, correlations.
+"""Reading the latent space of a (p)VAE: KDE per dimension, PCA, correlations.
 
-Paper Section 4.3, Figs. 8-11. The model protocol is that of :class:`pvae_lib.models` ``PVAE``:
-``model.encoder(x) -> [z_mean, z_log_var, z]`` and ``model.decoder(z) -> x_hat``.
+Paper Section 4.3, Figs. 8-11. The functions here work on latent means, not on a model: encode
+and decode with the model's own methods, :meth:`PVAE.encode_mean <pvae_lib.models.pvae.PVAE.encode_mean>`
+(images (N, H, W[, D]) -> (N, d)) and :meth:`PVAE.decode <pvae_lib.models.pvae.PVAE.decode>`
+(latent vectors (N, d) -> images (N, H, W[, D]) in [0, 1]).
 """
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = [
-    "as_model_input",
-    "encode_dataset",
-    "decode",
     "latent_kde_curves",
     "LatentPCA",
     "pc_property_correlation",
 ]
-
-
-def as_model_input(images) -> np.ndarray:
-    """Images ``(N, H, W)`` or ``(N, H, W, 1)`` (bool or float, 1 = pore) as float32 ``(N, H, W, 1)``."""
-    x = np.asarray(images)
-    if x.ndim < 3:
-        raise ValueError(f"expected a stack of images (N, H, W[, 1]), got shape {x.shape}")
-    if x.shape[-1] != 1:
-        x = x[..., None]
-    return x.astype(np.float32, copy=False)
-
-
-def _first(output):
-    return output[0] if isinstance(output, (list, tuple)) else output
-
-
-def encode_dataset(model, images, batch_size: int = 512, progress: bool = False) -> np.ndarray:
-    """Latent means μ of ``images`` (encoder's first output), in batches; shape ``(N, d)``.
-
-    Parameters
-    ----------
-    model : PVAE-like
-        Has ``.encoder`` returning ``[z_mean, z_log_var, z]``.
-    images : array_like, (N, H, W) or (N, H, W, 1)
-        1 = pore.
-    """
-    x = as_model_input(images)
-    out = []
-    starts = range(0, len(x), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="encode", unit="batch")
-    for s in starts:
-        out.append(np.asarray(_first(model.encoder(x[s:s + batch_size], training=False))))
-    return np.concatenate(out, axis=0).astype(np.float32)
-
-
-def decode(model, z, batch_size: int = 512) -> np.ndarray:
-    """Decoder output for latent vectors ``z`` (N, d), in batches (values in [0, 1], 1 = pore)."""
-    z = np.asarray(z, dtype=np.float32)
-    if z.ndim == 1:
-        z = z[None]
-    out = [np.asarray(model.decoder(z[s:s + batch_size], training=False)) for s in range(0, len(z), batch_size)]
-    return np.concatenate(out, axis=0)
 
 
 def latent_kde_curves(mu, points: int = 200, max_samples: int | None = 5000, rng=None,

@@ -112,7 +112,6 @@ def design_target(model, target, train_images=None, train_properties=None, profi
 
     from ..binarize import binarize
     from .inverse import _unscale, check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
-    from .latent import decode, encode_dataset
     from .verify import PropertyCache, scaled_error
 
     _check_aim(aim)
@@ -154,7 +153,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     if z0 is None:
         k = min(starts, len(props))
         start_index = initial_guesses(props, target, k, model=model)[0]
-        z0 = encode_dataset(model, np.asarray(train_images)[start_index])
+        z0 = model.encode_mean(np.asarray(train_images)[start_index])
     z0 = np.asarray(z0, np.float32)
     rows = np.repeat(target, len(z0), axis=0)
     direct = optimize_latent(model, z0, rows, mode="direct", optimizer=ds.optimizer, learning_rate=ds.learning_rate,
@@ -164,7 +163,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
                            learning_rate=ds.loop_learning_rate, patience=min(ds.patience, loop_iterations))
     # every candidate measured exactly: each start as drawn (step 0), its direct and its loop result
     # (and the refined designs)
-    designs = binarize(decode(model, np.concatenate([z0, direct.z, loop.z])))
+    designs = binarize(model.decode(np.concatenate([z0, direct.z, loop.z])))
     stage = np.array(["start"] * len(z0) + ["direct"] * len(z0) + ["loop_binary"] * len(z0), dtype=object)
     origin = np.tile(np.arange(len(z0)), 3)
     loss = np.concatenate([np.full(len(z0), np.nan), direct.loss, loop.loss])
@@ -184,7 +183,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
         origin = np.concatenate([origin, origin[seeds]])
         loss = np.concatenate([loss, np.full(len(seeds), np.nan)])
     keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
-    mu = encode_dataset(model, designs[keep])
+    mu = model.encode_mean(designs[keep])
     reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
     return DesignSet(target=requested[0], check=check, aimed=target[0].copy(), distance=distance,
                      images=designs[keep], properties=exact[keep], error=error[keep],

@@ -31,7 +31,6 @@ from ..binarize import binarize
 from .evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
 from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
                       predict_properties, random_targets, target_box)
-from .latent import decode, encode_dataset
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
            "protocol_table"]
@@ -112,7 +111,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     box = target_box(profile)
     targets = random_targets(n_targets or ds.n_targets, box, rng)
     properties = np.asarray(properties, dtype=np.float64)
-    mu = encode_dataset(model, images)
+    mu = model.encode_mean(images)
     direct = inverse_design(model, targets, mu, properties, n_starts=ds.n_starts, mode="direct",
                             optimizer=ds.optimizer, learning_rate=ds.learning_rate, tol=ds.tol, patience=ds.patience,
                             max_iterations=ds.max_iterations, batch_size=max(ds.batch_size, len(targets) * ds.n_starts),
@@ -133,10 +132,10 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
         seconds[mode] = res.seconds
     first = next(iter(loops), None)
     seconds["optimisation"] = (t_direct - t0) + (seconds[first] if first else 0.0)
-    designs = {"direct": binarize(decode(model, direct.best_z()))}
+    designs = {"direct": binarize(model.decode(direct.best_z()))}
     reg = {"direct": direct.best_predicted()}
     for mode, res in loops.items():
-        designs[mode] = binarize(decode(model, res.z))
+        designs[mode] = binarize(model.decode(res.z))
         reg[mode] = predict_properties(model, res.z, mode=mode)
     feasible = feasible_mask(targets, properties, method=feasibility)
     t_ex = time.perf_counter()
@@ -198,7 +197,7 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     Parameters
     ----------
     study : :class:`InverseStudy` from :func:`run_inverse_study`
-    model : the pVAE the study used (its decoder and property scaler)
+    model : the pVAE the study used (its ``decode`` and property scaler)
     profile : sizes (``profile.design.refine_calls``, ``refine_moves_per_round``; the generator's
         pore size and pore counts), default ``get_profile()``
     stage : the gradient stage whose regressor pick is the first row of the table (default: the

@@ -387,7 +387,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
 
     Parameters
     ----------
-    model : PVAE-like with ``.decoder`` and ``.property_scaler``
+    model : :class:`~pvae_lib.models.pvae.PVAE` (its ``decode`` and ``property_scaler``)
     targets : (T, P) target properties, physical units (porosity [-], K11 [l.u.²], ...)
     z : (T, C, d) candidate latent vectors (e.g. :func:`stack_candidates`); ``(T, d)`` = one each
     labels : (C,) stage names of the candidate columns, optional
@@ -406,7 +406,6 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
     VerifiedSelection
     """
     from ..binarize import binarize
-    from .latent import decode
 
     t0 = time.perf_counter()
     targets = np.asarray(targets, dtype=np.float64)
@@ -432,7 +431,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
 
         starts = tqdm(starts, desc="decode candidates", unit="batch")
     for s in starts:
-        decoded = decode(model, flat[s:s + batch_size], batch_size=batch_size)
+        decoded = model.decode(flat[s:s + batch_size], batch_size=batch_size)
         parts.append(binarize(decoded, rule=rule, threshold=threshold if rule == "threshold" else None))
     images = np.concatenate(parts, axis=0)
     t_dec = time.perf_counter()

@@ -28,7 +28,7 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
 
     Parameters
     ----------
-    model : PVAE-like
+    model : :class:`~pvae_lib.models.pvae.PVAE` (its ``encode_mean`` and ``decode``)
     images : (N, H, W) bool, the samples to choose from; properties : (N, 2) their n and K11
     cnn : CNN surrogate (see :func:`pvae_lib.design.evaluate.surrogate_properties`), optional
     exact : also compute the exact K11 of the binarised structure (a few ms)
@@ -44,7 +44,6 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
     from .evaluate import exact_properties, surrogate_properties
     from ..binarize import binarize
     from .interpolation import decode_path, interpolation_path
-    from .latent import encode_dataset
 
     images = np.asarray(images)
     properties = np.asarray(properties)
@@ -59,7 +58,7 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
     def _path(i0, i1, meth):
         key = (i0, i1, meth)
         if key not in cache:
-            mu = encode_dataset(model, images[[i0, i1]])
+            mu = model.encode_mean(images[[i0, i1]])
             cache[key] = interpolation_path(mu[0], mu[1], steps, method=meth)
         return cache[key]
 

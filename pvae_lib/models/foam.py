@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from ..profiles import get_profile
 from ..results import artifacts_dir
 from .zoo import data_fingerprint, save_model_atomic
 
+if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
+    from .pvae import PVAE
+
 __all__ = ["FoamPVAE", "foam_pvae_section", "get_trained_foam_pvae"]
 
 FOAM_PROPERTIES = ("n", "k11", "k22", "k33")
@@ -28,9 +32,13 @@ FOAM_PROPERTIES = ("n", "k11", "k22", "k33")
 
 @dataclasses.dataclass
 class FoamPVAE:
-    """A trained foam pVAE with its test-split predictions (physical units: n, K in l.u.)."""
+    """A trained foam pVAE with its test-split predictions (physical units: n, K in l.u.).
 
-    model: object
+    ``model`` is a :class:`~pvae_lib.models.pvae.PVAE` (trained or loaded): encode and decode with
+    its ``encode_mean`` / ``decode``.
+    """
+
+    model: PVAE
     r2: dict
     split: dict
     y_test: np.ndarray
