@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from pvae_lib.design.inverse import (  # noqa: E402
-    distinct_designs, initial_guesses, inverse_design, optimize_latent, predict_properties,
+    distinct_designs, initial_guesses, inverse_design, optimize_latent, latent_properties,
     random_targets, target_box, validate_targets,
 )
 from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
@@ -18,7 +18,7 @@ def model():
 
 def _reachable_targets(model, mode, n, seed=0):
     rng = np.random.default_rng(seed)
-    return predict_properties(model, rng.normal(size=(n, model.latent_dim)), mode=mode)
+    return latent_properties(model, rng.normal(size=(n, model.latent_dim)), mode=mode)
 
 
 @pytest.mark.parametrize("mode", ["direct", "loop", "loop_binary"])
@@ -34,7 +34,7 @@ def test_optimizer_reduces_loss_and_stops_on_tol(model, mode):
     hit = res.stop_reason == "tol"
     assert np.all(res.loss[hit] < 1e-5)
     # the reported loss is the loss of the returned z
-    pred = predict_properties(model, res.z, mode=mode)
+    pred = latent_properties(model, res.z, mode=mode)
     scaled = lambda p: model.property_scaler.transform(p)  # noqa: E731
     np.testing.assert_allclose(((scaled(pred) - scaled(targets)) ** 2).mean(1), res.loss, rtol=1e-2, atol=1e-7)
 

@@ -32,7 +32,7 @@ __all__ = [
     "target_box",
     "random_targets",
     "validate_targets",
-    "predict_properties",
+    "latent_properties",
     "initial_guesses",
     "optimize_latent",
     "OptimizationResult",
@@ -160,8 +160,13 @@ def _scaled_predictor(model, mode: str):
     return predict
 
 
-def predict_properties(model, z, mode: str = "loop", batch_size: int = 1024) -> np.ndarray:
-    """Properties (physical units: porosity, K11 in l.u.²) predicted for latent vectors ``z`` (N, d)."""
+def latent_properties(model, z, mode: str = "loop", batch_size: int = 1024) -> np.ndarray:
+    """Properties (physical units: porosity, K11 in l.u.²) the pVAE assigns to latent vectors ``z`` (N, d).
+
+    ``mode`` is the design stage's view of a latent vector: ``"direct"`` the regressor on ``z``
+    (:meth:`PVAE.predict_properties` of latent means), ``"loop"`` decode -> re-encode -> regress
+    (paper Fig. 4), ``"loop_binary"`` the same with the decoded image binarised.
+    """
     z = np.asarray(z, dtype=np.float32)
     if z.ndim == 1:
         z = z[None]
@@ -453,7 +458,7 @@ def inverse_design(model, targets, train_latent, train_properties, n_starts: int
     opt = optimize_latent(model, z0, rows_t, mode=mode, optimizer=optimizer, learning_rate=learning_rate,
                           tol=tol, patience=patience, max_iterations=max_iterations, batch_size=batch_size,
                           criterion=criterion, progress=progress)
-    pred = predict_properties(model, opt.z, mode=mode)
+    pred = latent_properties(model, opt.z, mode=mode)
     d = z0.shape[1]
     settings = dict(n_starts=k, optimizer=optimizer, learning_rate=learning_rate, tol=tol, patience=patience,
                     max_iterations=max_iterations, batch_size=batch_size, criterion=criterion)

@@ -111,7 +111,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     from pvae_lib.profiles import get_profile
 
     from ..binarize import binarize
-    from .inverse import _unscale, check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
+    from .inverse import check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
     from .verify import PropertyCache, scaled_error
 
     _check_aim(aim)
@@ -184,7 +184,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
         loss = np.concatenate([loss, np.full(len(seeds), np.nan)])
     keep = distinct_designs(designs, np.where(np.isfinite(error), error, np.inf), n_designs)
     mu = model.encode_mean(designs[keep])
-    reg = _unscale(model, np.asarray(model.regressor(mu, training=False)))  # the regressor's view of each design
+    reg = model.predict_properties(mu)  # the regressor's view of each design
     return DesignSet(target=requested[0], check=check, aimed=target[0].copy(), distance=distance,
                      images=designs[keep], properties=exact[keep], error=error[keep],
                      error_requested=scaled_error(exact[keep], requested[0], model.property_scaler),

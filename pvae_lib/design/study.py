@@ -30,7 +30,7 @@ import numpy as np
 from ..binarize import binarize
 from .evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
 from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
-                      predict_properties, random_targets, target_box)
+                      latent_properties, random_targets, target_box)
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
            "protocol_table"]
@@ -136,7 +136,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     reg = {"direct": direct.best_predicted()}
     for mode, res in loops.items():
         designs[mode] = binarize(model.decode(res.z))
-        reg[mode] = predict_properties(model, res.z, mode=mode)
+        reg[mode] = latent_properties(model, res.z, mode=mode)
     feasible = feasible_mask(targets, properties, method=feasibility)
     t_ex = time.perf_counter()
     tables = {stage: evaluate_designs(designs[stage], targets, cnn=cnn, exact=True, regressor_pred=reg[stage],
