@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,6 @@ PRESSURE_GRADIENT = "GradPx"
 #: Columns of the published table, in the file's order.
 REAL_FOAM_COLUMNS = (CASE, POROSITY, *VELOCITY_COLUMNS, VISCOSITY, PRESSURE_GRADIENT, *PERMEABILITY_COLUMNS)
 
-_PACKAGE = "pvae_lib.data"
 _RESOURCE = ("reference", "data3D200.csv")
 
 #: Relative tolerance of the row-by-row Darcy check: the file prints 6 significant digits, so
@@ -60,16 +58,11 @@ def _plt():
     return plt
 
 
-def real_foam_path():
-    """The packaged CSV as an :mod:`importlib.resources` traversable.
+def real_foam_path() -> Path:
+    """Path of the packaged CSV, ``pvae_lib/data/reference/data3D200.csv`` in the installed package."""
+    from .resources import package_data_path
 
-    Returns
-    -------
-    importlib.resources.abc.Traversable
-        ``pvae_lib/data/reference/data3D200.csv`` inside the installed package; use
-        :func:`importlib.resources.as_file` for a file-system path.
-    """
-    return resources.files(_PACKAGE).joinpath(*_RESOURCE)
+    return package_data_path(*_RESOURCE)
 
 
 def _check_real_foam(table: pd.DataFrame, source: str, n_rows: int | None) -> None:
@@ -152,9 +145,9 @@ def load_real_foam(path: str | os.PathLike | None = None, *, n_rows: int | None 
         table = read_properties(path)
         _check_real_foam(table, str(path), n_rows)
         return table
-    with resources.as_file(real_foam_path()) as packaged:
-        table = read_properties(packaged)
-        _check_real_foam(table, str(packaged), n_rows)
+    packaged = real_foam_path()
+    table = read_properties(packaged)
+    _check_real_foam(table, str(packaged), n_rows)
     return table
 
 

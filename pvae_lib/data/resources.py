@@ -9,16 +9,30 @@ looked up next to a repository checkout. ``data/README.md`` says how each file w
   (:func:`pvae_lib.data.foam_dataset.load_foam_dataset`).
 - ``grid_convergence.csv`` — the grid-convergence study of the permeability
   (:func:`pvae_lib.convergence.summarize`).
+- ``models/<profile>/`` — the trained models of a profile (:mod:`pvae_lib.models.shipped`).
+
+The authors' published real-foam labels ship beside them in ``pvae_lib/data/reference/``
+(:func:`pvae_lib.data.real_foam.real_foam_path`). Every one of these is found with
+:func:`package_data_path`, the one place that knows where package data lives.
 """
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["shipped_path"]
+__all__ = ["package_data_path", "shipped_path"]
 
 #: Folder of the shipped files inside :mod:`pvae_lib.data`.
 SHIPPED = "shipped"
+
+
+def package_data_path(*parts: str) -> Path:
+    """Path of ``pvae_lib/data/<parts...>`` in the installed package (it may not exist).
+
+    E.g. ``package_data_path("reference", "data3D200.csv")``. A regular (not zipped) install
+    keeps package data as files on disk, so this is a file-system path.
+    """
+    return Path(str(resources.files(__package__).joinpath(*parts)))
 
 
 def shipped_path(name: str) -> Path:
@@ -26,10 +40,9 @@ def shipped_path(name: str) -> Path:
 
     Raises ``FileNotFoundError`` naming the files that do ship when ``name`` is not one of them.
     """
-    folder = resources.files(__package__).joinpath(SHIPPED)
-    resource = folder.joinpath(name)
+    folder = package_data_path(SHIPPED)
+    resource = folder / name
     if not resource.is_file():
         shipped = sorted(item.name for item in folder.iterdir() if item.is_file()) if folder.is_dir() else []
         raise FileNotFoundError(f"{name!r} is not a data file shipped with pvae_lib (shipped: {shipped})")
-    # a regular (not zipped) install: the resource is a file on disk
-    return Path(str(resource))
+    return resource

@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
 from ..fileio import atomic_path, write_json_atomic
@@ -56,7 +55,9 @@ MANIFEST = "MANIFEST.json"
 
 def shipped_models_dir(profile_name: str) -> Path:
     """Folder of the models shipped for the profile ``profile_name`` (it may not exist)."""
-    return Path(str(resources.files("pvae_lib.data").joinpath("shipped", "models", profile_name)))
+    from ..data.resources import SHIPPED, package_data_path
+
+    return package_data_path(SHIPPED, "models", profile_name)
 
 
 def shipped_enabled() -> bool:
