@@ -44,7 +44,7 @@ def test_load_foam_dataset_regenerates_the_shipped_images():
     data = load_foam_dataset(get_profile("quick"))
     assert data.images.shape == (135, 32, 32, 32)
     assert np.allclose(data.images.reshape(135, -1).mean(axis=1), data.porosity, atol=1e-12)
-    props = data.properties()
+    props = data.values()
     assert props.shape == (135, 4) and np.all(props[:, 1:] > 0)
     assert sorted(set(data.strain)) == [0.0, 0.15, 0.25, 0.35, 0.5]
     # compression along x1 lowers K11 relative to the lateral directions

@@ -216,7 +216,7 @@ def test_foam_labels_are_per_profile(monkeypatch, tmp_path):
     assert data.images.shape == (2, 12, 12, 12)
     assert sorted(data.strain) == [0.0, 0.25]
     assert np.allclose(data.images.reshape(2, -1).mean(axis=1), data.porosity, atol=1e-12)
-    assert np.all(np.isfinite(data.properties())) and np.all(data.permeability > 0)
+    assert np.all(np.isfinite(data.values())) and np.all(data.permeability > 0)
     assert (folder / "properties.csv").is_file() and (folder / "properties.json").is_file()
 
     # a second call reads the cache and builds nothing
@@ -225,7 +225,7 @@ def test_foam_labels_are_per_profile(monkeypatch, tmp_path):
 
     monkeypatch.setattr(foam_dataset, "build_foam_labels", fail)
     again = load_foam_dataset(profile)
-    assert np.array_equal(again.images, data.images) and again.table.equals(data.table)
+    assert np.array_equal(again.images, data.images) and again.properties.equals(data.properties)
 
     # other foam settings under the same name: the cached foams do not match, the command overwrites them
     other = with_overrides(profile, data=dataclasses.replace(profile.data, foam_porosity=0.8))

@@ -28,9 +28,9 @@ from ..fileio import atomic_path, write_json_atomic
 from ..images import as_pore_array
 from .synthetic import extrude
 
-__all__ = ["DatasetOnDisk", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES"]
+__all__ = ["DatasetOnDisk", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES_CSV"]
 
-IMAGES, META, PROPERTIES = "images.npy", "meta.json", "properties.csv"
+IMAGES, META, PROPERTIES_CSV = "images.npy", "meta.json", "properties.csv"
 FORMAT = "pvae-dataset"
 
 
@@ -54,6 +54,14 @@ class DatasetOnDisk:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def values(self, names=("n", "k11")) -> np.ndarray:
+        """(N, P) array of the properties ``names`` (:data:`~pvae_lib.data.properties.PROPERTIES`)."""
+        if self.properties is None:
+            raise ValueError(f"{self.folder} has no {PROPERTIES_CSV}: label it first (pvae data label)")
+        from .properties import property_values
+
+        return property_values(self.properties, names)
 
     @property
     def extruded_length(self) -> int | None:
@@ -81,7 +89,7 @@ def _meta(images_shape, meta: dict | None, extruded_length: int | None) -> dict:
 
 #: Files of a dataset folder that a new dataset replaces (labels of the old images, their
 #: settings, per-sample descriptors).
-DERIVED = (PROPERTIES, "properties.json", "samples.csv")
+DERIVED = (PROPERTIES_CSV, "properties.json", "samples.csv")
 
 
 def _prepare(folder: Path, overwrite: bool) -> None:
@@ -177,7 +185,7 @@ def open_dataset(folder: str | os.PathLike, *, mmap: bool = True, properties: bo
         raise ValueError(f"{folder / IMAGES}: expected a bool array (True = pore), got {images.dtype}")
     if not meta:
         meta = {"extruded_length": images.shape[1] if images.ndim == 3 else None}
-    props = folder / PROPERTIES
+    props = folder / PROPERTIES_CSV
     table = None
     if properties and props.is_file():
         from .labels import provenance_path, read_labels

@@ -17,9 +17,9 @@ import pandas as pd
 from ..fileio import file_lock
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
-from .container import IMAGES, PROPERTIES, open_dataset, save_dataset
+from .container import IMAGES, PROPERTIES_CSV, open_dataset, save_dataset
 from .labels import label_dataset
-from .properties import POROSITY, permeability_column
+from .properties import POROSITY, permeability_column, property_values
 from .synthetic import extrude, generate_synthetic
 
 __all__ = ["SyntheticDataset", "load_synthetic_dataset", "synthetic_seed"]
@@ -60,6 +60,13 @@ class SyntheticDataset:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    #: the properties the synthetic models are mapped to (:data:`~pvae_lib.data.properties.PROPERTIES`)
+    NAMES = ("n", "k11")
+
+    def values(self, names=NAMES) -> np.ndarray:
+        """(N, P) array of the properties ``names`` (default ``n, K11``) from :attr:`properties`."""
+        return property_values(self.properties, names)
 
     def sample(self, i: int, length: int | None = None) -> np.ndarray:
         """3-D sample ``i``: the pattern extruded along axis 0 (default: a cube)."""
@@ -134,7 +141,7 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
                                   every=max(500, params["n_samples"] // 20))
             data = open_dataset(folder, mmap=False)
         if len(table) != len(data):
-            raise RuntimeError(f"{folder / PROPERTIES}: {len(table)} rows for {len(data)} images")
+            raise RuntimeError(f"{folder / PROPERTIES_CSV}: {len(table)} rows for {len(data)} images")
         return SyntheticDataset(
             images=np.asarray(data.images),
             porosity=table[POROSITY].to_numpy(),

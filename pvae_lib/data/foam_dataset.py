@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .properties import PERMEABILITY_COLUMNS
+from .properties import PERMEABILITY_COLUMNS, property_values
 from .resources import shipped_path
 
 __all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
@@ -41,32 +41,36 @@ class FoamDataset:
     ----------
     images : ndarray of bool, shape (N, s, s, s)
         ``True`` = pore; array axis 0 = x1 = compression and K11 flow axis.
-    table : pandas.DataFrame
-        The shipped label table (one row per image, same order).
+    properties : pandas.DataFrame
+        The authors' property table (``case, n_F, strain, ..., Permeability_x|y|z``), one row
+        per image, same order.
     volumes : list of FoamVolume
         The regenerated full foam volumes, one per strain.
     """
 
     images: np.ndarray
-    table: pd.DataFrame
+    properties: pd.DataFrame
     volumes: list
+
+    #: the properties the foam pVAE is mapped to (:data:`~pvae_lib.data.properties.PROPERTIES`)
+    NAMES = ("n", "k11", "k22", "k33")
 
     @property
     def porosity(self) -> np.ndarray:
-        return self.table["n_F"].to_numpy(float)
+        return property_values(self.properties, "n")[:, 0]
 
     @property
     def strain(self) -> np.ndarray:
-        return self.table["strain"].to_numpy(float)
+        return self.properties["strain"].to_numpy(float)
 
     @property
     def permeability(self) -> np.ndarray:
         """(N, 3) array of K11, K22, K33 in lattice units (l.u.)."""
-        return self.table[list(PERMEABILITY_COLUMNS)].to_numpy(float)
+        return property_values(self.properties, ("k11", "k22", "k33"))
 
-    def properties(self) -> np.ndarray:
-        """(N, 4) array ``(n, K11, K22, K33)`` for the pVAE."""
-        return np.column_stack([self.porosity, self.permeability])
+    def values(self, names=NAMES) -> np.ndarray:
+        """(N, P) array of the properties ``names`` (default ``n, K11, K22, K33``, as the pVAE uses)."""
+        return property_values(self.properties, names)
 
 
 def default_foam_csv() -> Path:
@@ -338,4 +342,4 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
     volumes = generate_foams(foam_config_from_profile(section), strains, rng=np.random.default_rng(seed),
                              progress=progress)
     images = attach_subvolumes(volumes, table, section.foam_subvolume_size)
-    return FoamDataset(images=images, table=table, volumes=volumes)
+    return FoamDataset(images=images, properties=table, volumes=volumes)

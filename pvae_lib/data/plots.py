@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plotting import BOOK_WIDTH, show_structure
+from .properties import PROPERTIES
 
 __all__ = [
     "plot_extruded_voxels",
@@ -22,7 +23,8 @@ __all__ = [
     "plot_walk_properties",
 ]
 
-_K_LABELS = {"Permeability_x": "$K_{11}$", "Permeability_y": "$K_{22}$", "Permeability_z": "$K_{33}$"}
+#: permeability column -> symbol, from the one registry of properties
+_K_LABELS = {PROPERTIES[k].column: PROPERTIES[k].symbol for k in ("k11", "k22", "k33")}
 
 
 def _plt():
@@ -116,7 +118,7 @@ def plot_strain_trends(stats):
         ax2.errorbar(strain_pct, stats[(col, "mean")], stats[(col, "std")], marker="o", capsize=3,
                      label=label)
     ax2.set_xlabel("compressive strain ε [%]")
-    ax2.set_ylabel("permeability [l.u.]")
+    ax2.set_ylabel("permeability [l.u.²]")
     ax2.legend()
     return fig
 
@@ -158,7 +160,7 @@ def plot_property_strips(table, strain, strains, rng):
     """
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(BOOK_WIDTH, 5.6), constrained_layout=True)
-    cols = [("n_F", "$n^F$")] + [(c, f"{lab} (l.u.)") for c, lab in _K_LABELS.items()]
+    cols = [(PROPERTIES[k].column, PROPERTIES[k].label) for k in ("n", "k11", "k22", "k33")]
     strain = np.asarray(strain)
     for ax, (col, label) in zip(axes.flat, cols):
         groups = [table.loc[strain == eps, col].to_numpy() for eps in strains]
@@ -167,7 +169,7 @@ def plot_property_strips(table, strain, strains, rng):
             ax.plot(j + rng.uniform(-0.15, 0.15, len(g)), g, ".", ms=4, alpha=0.6)
         ax.set_xticks(range(len(strains)), [f"{e:.0%}" for e in strains])
         ax.set(xlabel="strain", ylabel=label)
-        if col != "n_F":
+        if col != PROPERTIES["n"].column:
             ax.set_yscale("log")
     return fig
 

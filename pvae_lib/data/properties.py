@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,9 @@ __all__ = [
     "CASE",
     "POROSITY",
     "PERMEABILITY_COLUMNS",
+    "Property",
+    "PROPERTIES",
+    "property_values",
     "permeability_column",
     "read_properties",
     "write_properties",
@@ -29,6 +33,54 @@ __all__ = [
 CASE = "case"
 POROSITY = "n_F"
 PERMEABILITY_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
+
+
+@dataclass(frozen=True)
+class Property:
+    """One material property, named the same in every layer.
+
+    Attributes
+    ----------
+    name : the name used by models, design, CLI and results (``"n"``, ``"k11"``, ...)
+    column : its column in the authors' CSV (``"n_F"``, ``"Permeability_x"``, ...)
+    symbol : its symbol in figures (matplotlib TeX)
+    unit : its unit (``""`` for dimensionless; ``"l.u.²"``: lattice units, voxel spacing squared)
+    """
+
+    name: str
+    column: str
+    symbol: str
+    unit: str
+
+    @property
+    def label(self) -> str:
+        """Axis label: symbol and unit, e.g. ``$K_{11}$ (l.u.²)``."""
+        return f"{self.symbol} ({self.unit})" if self.unit else self.symbol
+
+
+#: The properties of the book, by name: porosity (paper Eq. 1) and the diagonal intrinsic
+#: permeabilities K11, K22, K33 for flow along array axes 0, 1, 2.
+PROPERTIES = {p.name: p for p in (
+    Property("n", POROSITY, "$n^F$", ""),
+    Property("k11", PERMEABILITY_COLUMNS[0], "$K_{11}$", "l.u.²"),
+    Property("k22", PERMEABILITY_COLUMNS[1], "$K_{22}$", "l.u.²"),
+    Property("k33", PERMEABILITY_COLUMNS[2], "$K_{33}$", "l.u.²"),
+)}
+
+
+def property_values(table: pd.DataFrame, names=("n", "k11")) -> np.ndarray:
+    """``(N, P)`` float array of the properties ``names`` (see :data:`PROPERTIES`) from a property table.
+
+    Raises ``ValueError`` naming an unknown property or a column the table lacks.
+    """
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = [n for n in names if n not in PROPERTIES]
+    if unknown:
+        raise ValueError(f"unknown properties {unknown}; known: {list(PROPERTIES)}")
+    missing = [PROPERTIES[n].column for n in names if PROPERTIES[n].column not in table.columns]
+    if missing:
+        raise ValueError(f"the property table has no column(s) {missing} (columns: {list(table.columns)})")
+    return table[[PROPERTIES[n].column for n in names]].to_numpy(dtype=float)
 
 
 def permeability_column(axis: int) -> str:
