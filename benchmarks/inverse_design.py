@@ -22,7 +22,8 @@ deviation, min and max over the seeds of the acceptance figures of
 relative K11 error) and the distance of each mean from its bound in standard deviations. The
 JSON is written atomically after every seed.
 
-About 7 minutes per target seed at the quick profile on 2 free CPU cores (1000 targets).
+Each target seed costs what the chapter's study costs (quick profile, 1000 targets: about 6-7 minutes in the
+CI build on 2 cores).
 """
 from __future__ import annotations
 
