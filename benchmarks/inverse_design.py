@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seed_spread import margin_in_std, summarise
+
 #: figure -> (row of the protocol table, column, key in results.json, direction)
 FIGURES = {
     "r2_n_refined_feasible": ("+ exact refinement", "R² n", "max"),
@@ -62,16 +64,6 @@ def figures_for_seed(profile, seed: int, n_targets: int | None, data, model) -> 
     row["seconds_pipeline"] = float(checked.seconds["pipeline"])
     row["seconds_total"] = time.perf_counter() - t0
     return row, table
-
-
-def summarise(rows: list[dict]) -> dict:
-    """Mean, sample standard deviation, min and max of every figure over the seeds."""
-    out = {}
-    for name in FIGURES:
-        v = np.array([r[name] for r in rows], float)
-        out[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                     "min": float(v.min()), "max": float(v.max()), "n": int(len(v))}
-    return out
 
 
 def model_used(profile) -> dict:
@@ -127,15 +119,14 @@ def main(argv=None) -> int:
               f"pipeline {row['seconds_pipeline']:.0f} s, {row['refine_solver_calls']} refinement solver calls")
         print(table["feasible targets"].to_string(float_format=lambda v: f"{v:.4f}"), flush=True)
         write_json_atomic(out, {"profile": profile.name, "model": used, "target_seeds": [r["seed"] for r in rows],
-                                "rows": rows, "summary": summarise(rows)})
-    summary = summarise(rows)
+                                "rows": rows, "summary": summarise(rows, FIGURES)})
+    summary = summarise(rows, FIGURES)
     bounds = _bounds()
     print(f"\n{'figure':<40} {'mean':>8} {'std':>8} {'min':>8} {'max':>8} {'bound':>9} {'margin/std':>11}")
-    for name, (_, _, direction) in FIGURES.items():
+    for name in FIGURES:
         s = summary[name]
         op, bound = bounds.get(name, ("", float("nan")))
-        sign = 1.0 if direction == "max" else -1.0
-        margin = sign * (s["mean"] - bound) / s["std"] if s["std"] > 0 and bound == bound else float("nan")
+        margin = margin_in_std(name, s, bound, FIGURES)
         print(f"{name:<40} {s['mean']:8.4f} {s['std']:8.4f} {s['min']:8.4f} {s['max']:8.4f} "
               f"{op:>2}{bound:7.4g} {margin:11.1f}")
     print(f"\nwritten {out}")

@@ -74,10 +74,10 @@ def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
     }
 
 
-def summarise(rows: list[dict]) -> dict:
-    """Mean, sample standard deviation, min and max of every figure over the seeds."""
+def summarise(rows: list[dict], figures=None) -> dict:
+    """Mean, sample standard deviation, min and max of every figure (default :data:`FIGURES`) over the seeds."""
     out = {}
-    for name in FIGURES:
+    for name in FIGURES if figures is None else figures:
         v = np.array([r[name] for r in rows], float)
         out[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
                      "min": float(v.min()), "max": float(v.max()), "n": int(len(v))}
@@ -129,11 +129,15 @@ def main(argv=None) -> int:
     return 0
 
 
-def margin_in_std(name: str, s: dict, bound: float) -> float:
-    """Distance of the mean from ``bound`` in standard deviations, positive on the passing side."""
+def margin_in_std(name: str, s: dict, bound: float, figures=None) -> float:
+    """Distance of the mean from ``bound`` in standard deviations, positive on the passing side.
+
+    ``figures`` maps a figure's name to a tuple whose last item is its direction, ``"max"`` or
+    ``"min"`` (default :data:`FIGURES`).
+    """
     if not s["std"] > 0 or bound != bound:
         return float("nan")
-    sign = 1.0 if FIGURES[name][2] == "max" else -1.0
+    sign = 1.0 if (FIGURES if figures is None else figures)[name][-1] == "max" else -1.0
     return sign * (s["mean"] - bound) / s["std"]
 
 
