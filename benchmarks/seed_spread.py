@@ -60,7 +60,7 @@ def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
     _, _, cnn_info = get_trained_cnn(p)
     pvae = get_trained_pvae(p, properties=("n", "k11"))
     test = split_indices(len(data.images), p.seed)[2]
-    props = np.c_[data.porosity, data.k11]
+    props = data.values(("n", "k11"))
     r2 = r2_score(props[test], pvae.predict_properties(data.images[test]))
     rec = reconstruction_metrics(pvae, data.images[test])
     vae_info = training_info("vae", p)
@@ -109,14 +109,7 @@ def main(argv=None) -> int:
     summary = summarise(rows)
     write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
                             "summary": summary})
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    bounds = {}
-    try:
-        from test_book_results import ACCEPTANCE
-
-        bounds = {(c, k): (op, b) for c, k, op, b in ACCEPTANCE}
-    except ImportError:
-        pass
+    bounds = acceptance_bounds()
     print(f"\n{'figure':<22} {'mean':>9} {'std':>9} {'min':>9} {'max':>9} {'bound':>10} {'margin/std':>11}")
     for name, (chapter, key, _) in FIGURES.items():
         s = summary[name]
@@ -127,6 +120,16 @@ def main(argv=None) -> int:
     print(f"\nwritten {out}\n")
     print(markdown_table(summary, bounds))
     return 0
+
+
+def acceptance_bounds() -> dict:
+    """``{(chapter, key): (op, bound)}`` of ``tests/test_book_results.py`` (empty without the tests folder)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    try:
+        from test_book_results import ACCEPTANCE
+    except ImportError:
+        return {}
+    return {(c, k): (op, b) for c, k, op, b in ACCEPTANCE}
 
 
 def margin_in_std(name: str, s: dict, bound: float, figures=None) -> float:

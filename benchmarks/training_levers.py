@@ -71,6 +71,8 @@ def main(argv=None) -> int:
 
     profile = get_profile(args.profile)
     seed = profile.seed if args.seed is None else int(args.seed)
+    if args.continue_joint and seed != profile.seed:  # there is no book pVAE for another seed to continue
+        parser.error(f"--continue-joint continues the book's pVAE (seed {profile.seed}); drop --seed {seed}")
     section = profile.cnn if args.model == "cnn" else profile.pvae
     changes = _parse_settings(section, args.set)
     tag = "_".join(f"{k}={v}" for k, v in changes.items()) or "profile"
@@ -80,8 +82,6 @@ def main(argv=None) -> int:
     if not args.continue_joint:  # train from scratch, in a cache of its own
         os.environ["PVAE_SHIPPED_MODELS"] = "0"
         os.environ["PVAE_ARTIFACTS"] = str(work)
-    import numpy as np
-
     from pvae_lib.data.datasets import load_synthetic_dataset
     from pvae_lib.models import get_trained_cnn, get_trained_pvae
     from pvae_lib.models.evaluation import reconstruction_metrics
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
         result.update(r2_n=info["r2"]["n"], r2_k11=info["r2"]["k11"], train_time_s=info["train_time_s"])
     else:
         split = split_indices(len(data.images), run.seed)
-        y = np.c_[data.porosity, data.k11]
+        y = data.values(("n", "k11"))
         model = get_trained_pvae(run, properties=("n", "k11"), print_every=20)
         if args.continue_joint:
             scaler = model.property_scaler
