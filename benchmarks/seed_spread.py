@@ -14,6 +14,12 @@ independent check of the shipped weights that the book uses. Models of the book'
 ``<out folder>/seed_spread_<profile>/seed_<seed>/``, so an interrupted run resumes with the
 seeds already done.
 
+Each row records the digest of every model's cache key (:func:`pvae_lib.models.zoo.model_key`)
+and the thread count that trained it. ``--carry TABLE`` keeps, from an earlier table, the
+figures of a seed's models whose key digest is unchanged (e.g. only the pVAE's joint stage
+changed: the CNN figures are carried, not retrained). ``--merge A.json B.json ...`` joins the
+rows of runs made separately (e.g. one seed per process) into one table.
+
 Prints a table (mean, standard deviation, min, max per figure), the bound each acceptance
 test in ``tests/test_book_results.py`` uses and its distance from the mean in standard
 deviations (it should be at least five), and writes JSON atomically after every seed.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -41,8 +48,21 @@ FIGURES = {
 }
 
 
-def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
-    """Train (or load from ``folder``; ``None``: the book's cache) the models for ``seed``; compute the figures."""
+#: figures (and timing) that come from the CNN: carried together when the CNN's key is unchanged
+CNN_FIELDS = ("cnn_r2_n", "cnn_r2_k11", "cnn_train_time_s")
+
+
+def key_digest(key: dict) -> str:
+    """Short SHA-256 of a model's cache key (canonical JSON): equal digests, same training."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None = None) -> dict:
+    """Train (or load from ``folder``; ``None``: the book's cache) the models for ``seed``; compute the figures.
+
+    ``carry``: an earlier row for this seed; its CNN figures are kept (and no CNN trained) when its
+    ``cnn_key`` equals the digest of the CNN's current key.
+    """
     os.environ["PVAE_SHIPPED_MODELS"] = "0"  # train from scratch: never the shipped models
     if folder is None:
         os.environ.pop("PVAE_ARTIFACTS", None)
@@ -51,13 +71,22 @@ def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
     from pvae_lib.data.datasets import load_synthetic_dataset
     from pvae_lib.models import get_trained_cnn, get_trained_pvae, training_info
     from pvae_lib.models.evaluation import reconstruction_metrics
+    from pvae_lib.models.zoo import model_key
+    from pvae_lib.runtime import runtime_summary
     from pvae_lib.models.metrics import r2_score
     from pvae_lib.models.training import split_indices
 
     p = dataclasses.replace(profile, seed=int(seed))
     t0 = time.perf_counter()
     data = load_synthetic_dataset(p, progress=False)
-    _, _, cnn_info = get_trained_cnn(p)
+    keys = {name: key_digest(model_key(name, p, data)) for name in ("cnn", "vae", "pvae_n_k11")}
+    if carry is not None and carry.get("cnn_key") == keys["cnn"]:
+        cnn = {f: carry[f] for f in CNN_FIELDS}
+        cnn["cnn_carried"] = True
+    else:
+        _, _, cnn_info = get_trained_cnn(p)
+        cnn = {"cnn_r2_n": float(cnn_info["r2"]["n"]), "cnn_r2_k11": float(cnn_info["r2"]["k11"]),
+               "cnn_train_time_s": float(cnn_info["train_time_s"])}
     pvae = get_trained_pvae(p, properties=("n", "k11"))
     test = split_indices(len(data.images), p.seed)[2]
     props = data.values(("n", "k11"))
@@ -65,11 +94,12 @@ def figures_for_seed(profile, seed: int, folder: Path | None) -> dict:
     rec = reconstruction_metrics(pvae, data.images[test])
     vae_info = training_info("vae", p)
     return {
-        "seed": int(seed),
-        "cnn_r2_n": float(cnn_info["r2"]["n"]), "cnn_r2_k11": float(cnn_info["r2"]["k11"]),
+        "seed": int(seed), **cnn,
         "pvae_r2_n": float(r2[0]), "pvae_r2_k11": float(r2[1]),
         "pvae_voxel_accuracy": float(rec["voxel_accuracy"]), "pvae_porosity_mae": float(rec["porosity_mae"]),
-        "cnn_train_time_s": float(cnn_info["train_time_s"]), "vae_train_time_s": float(vae_info["train_time_s"]),
+        "vae_train_time_s": float(vae_info["train_time_s"]),
+        "cnn_key": keys["cnn"], "vae_key": keys["vae"], "pvae_key": keys["pvae_n_k11"],
+        "threads": str(runtime_summary().get("intra_op_threads", "unknown")),
         "wall_s": time.perf_counter() - t0,
     }
 
@@ -89,23 +119,42 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default=None, help="quick or paper (default: $PVAE_PROFILE or quick)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[2025, 2026, 2027])
     parser.add_argument("--out", default=None, help="JSON file (default: _build/benchmarks/seed_spread_<profile>.json)")
+    parser.add_argument("--carry", default=None, metavar="TABLE",
+                        help="earlier table: keep the figures of models whose key is unchanged (CNN)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="TABLE",
+                        help="join the rows of these tables (one profile, distinct seeds) into --out; trains nothing")
     args = parser.parse_args(argv)
-    if len(args.seeds) < 3:
-        parser.error("--seeds needs at least 3 seeds for a spread")
     from pvae_lib.fileio import write_json_atomic
     from pvae_lib.profiles import get_profile
     from pvae_lib.results import build_dir
 
+    tables = [_read_table(parser, f) for f in ([args.carry] if args.carry else []) + (args.merge or [])]
     profile = get_profile(args.profile)
+    for f, t in zip(([args.carry] if args.carry else []) + (args.merge or []), tables):
+        if t.get("profile") != profile.name:
+            parser.error(f"{f} is a table of profile {t.get('profile')!r}, not {profile.name!r} (--profile)")
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"seed_spread_{profile.name}.json"
-    work = out.parent / f"seed_spread_{profile.name}"
-    rows = []
-    for seed in args.seeds:
-        row = figures_for_seed(profile, seed, None if seed == profile.seed else work / f"seed_{seed}")
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
-                                "summary": summarise(rows) if len(rows) > 1 else {}})
+    if args.merge:
+        rows = [r for t in tables[1 if args.carry else 0:] for r in t["rows"]]
+        seeds = [r["seed"] for r in rows]
+        if len(set(seeds)) != len(seeds):
+            parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
+        if len(rows) < 3:
+            parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
+    else:
+        carried = {r["seed"]: r for r in tables[0]["rows"]} if args.carry else {}
+        work = out.parent / f"seed_spread_{profile.name}"
+        rows = []
+        for seed in args.seeds:
+            row = figures_for_seed(profile, seed, None if seed == profile.seed else work / f"seed_{seed}",
+                                   carried.get(seed))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
+                                    "summary": summarise(rows) if len(rows) > 1 else {}})
+        if len(rows) < 3:
+            print(f"\nwritten {out} ({len(rows)} seed(s)); join at least 3 seeds with --merge for a spread")
+            return 0
     summary = summarise(rows)
     write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
                             "summary": summary})
@@ -120,6 +169,16 @@ def main(argv=None) -> int:
     print(f"\nwritten {out}\n")
     print(markdown_table(summary, bounds))
     return 0
+
+
+def _read_table(parser, path) -> dict:
+    try:
+        table = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        parser.error(f"cannot read the table {path}: {err}")
+    if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
+        parser.error(f"{path} is not a seed-spread table (no 'rows')")
+    return table
 
 
 def acceptance_bounds() -> dict:

@@ -134,3 +134,30 @@ def test_restore_refuses_other_keys_altered_files_and_the_switch(tmp_path, monke
 def test_cli_rejects_an_unknown_profile(capsys):
     assert shipped.main(["--profile", "nonsense"]) == 2
     assert "--profile" in capsys.readouterr().err
+
+
+def test_reshipping_keeps_the_models_whose_key_is_unchanged(tmp_path, monkeypatch, dataset):
+    """Every shipped model is current: re-shipping trains nothing and keeps files and digests."""
+    copy = tmp_path / "models" / PROFILE.name
+    shutil.copytree(SHIPPED, copy)
+    monkeypatch.setattr(shipped, "shipped_models_dir", lambda profile_name: tmp_path / "models" / profile_name)
+    monkeypatch.setattr(zoo, "_dataset", lambda profile: dataset)
+    monkeypatch.setenv("PVAE_ARTIFACTS", str(tmp_path / "artifacts"))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a model with an unchanged key was trained again")
+
+    monkeypatch.setattr(zoo, "get_trained_cnn", no_training)
+    monkeypatch.setattr(zoo, "get_trained_pvae", no_training)
+    before = shipped.manifest(PROFILE.name)
+    shipped.write_shipped(PROFILE, progress=False)
+    after = shipped.manifest(PROFILE.name)
+    assert after["files"] == before["files"]
+    assert after["provenance"]["kept"] == sorted(shipped.MODEL_FILES)
+    for name in shipped.MODEL_FILES:
+        assert after["models"][name]["git_commit"] == shipped.model_provenance(PROFILE.name, name)["git_commit"]
+        assert after["models"][name]["training_seconds"] > 0
+    # a changed key is not current: that model would be trained
+    key = zoo.model_key("cnn", PROFILE, dataset)
+    assert shipped.shipped_is_current(PROFILE.name, "cnn", key)
+    assert not shipped.shipped_is_current(PROFILE.name, "cnn", {**key, "seed": key["seed"] + 1})

@@ -90,3 +90,64 @@ def test_book_figures_are_the_tables_row(spread):
             assert results[chapter][key] == pytest.approx(row[name], rel=1e-12, abs=1e-12), (
                 f"{chapter}.{key} = {results[chapter][key]} but {SPREAD.name} has {row[name]}: "
                 "rerun benchmarks/seed_spread.py (command in data/README.md)")
+
+
+def test_table_rows_name_the_models_they_measured(spread):
+    """Every row records its models' key digests; the book seed's are those of the shipped models."""
+    from seed_spread import key_digest
+    from pvae_lib.models.shipped import shipped_models_dir
+    from pvae_lib.profiles import get_profile
+
+    for row in spread["rows"]:
+        for name in ("cnn_key", "vae_key", "pvae_key", "threads"):
+            assert row.get(name), f"seed {row['seed']}: no {name}"
+    book = {r["seed"]: r for r in spread["rows"]}[get_profile(spread["profile"]).seed]
+    folder = shipped_models_dir(spread["profile"])
+    for field, info in (("cnn_key", "cnn_info.json"), ("vae_key", "vae_info.json"),
+                        ("pvae_key", "pvae_n_k11_info.json")):
+        key = json.loads((folder / info).read_text(encoding="utf-8"))["key"]
+        assert book[field] == key_digest(key), (
+            f"{SPREAD.name}'s row for the book seed was measured with other models than the shipped "
+            f"{info} (rerun the command in data/README.md)")
+
+
+def _script(*args, cwd):
+    import subprocess
+
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "seed_spread.py"), *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def _table(path, seeds, profile="quick"):
+    rows = [{"seed": s, **{name: 0.5 + 0.001 * s for name in FIGURES}} for s in seeds]
+    path.write_text(json.dumps({"profile": profile, "seeds": list(seeds), "rows": rows}), encoding="utf-8")
+    return str(path)
+
+
+def test_merge_joins_runs_made_one_seed_at_a_time(tmp_path):
+    parts = [_table(tmp_path / f"s{s}.json", [s]) for s in (1, 2, 3)]
+    out = tmp_path / "all.json"
+    r = _script("--profile", "quick", "--merge", *parts, "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert table["seeds"] == [1, 2, 3]
+    assert table["summary"]["cnn_r2_k11"]["n"] == 3
+    assert table["summary"]["cnn_r2_k11"]["mean"] == pytest.approx(0.502)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("duplicate", "more than one table"), ("two", "at least 3 seeds"), ("profile", "--profile"),
+    ("missing", "cannot read")])
+def test_merge_refuses_bad_tables(tmp_path, case, message):
+    if case == "duplicate":
+        parts = [_table(tmp_path / "a.json", [1, 2]), _table(tmp_path / "b.json", [2, 3])]
+    elif case == "two":
+        parts = [_table(tmp_path / "a.json", [1, 2])]
+    elif case == "profile":
+        parts = [_table(tmp_path / "a.json", [1, 2, 3], profile="paper")]
+    else:
+        parts = [str(tmp_path / "nothing.json")]
+    r = _script("--profile", "quick", "--merge", *parts, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o.json").exists()

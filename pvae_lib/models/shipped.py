@@ -36,8 +36,8 @@ from pathlib import Path
 
 from ..fileio import atomic_path, write_json_atomic
 
-__all__ = ["MODEL_FILES", "shipped_models_dir", "shipped_enabled", "restore_shipped", "write_shipped",
-           "manifest", "model_source", "ENV_VAR", "COMMAND"]
+__all__ = ["MODEL_FILES", "shipped_models_dir", "shipped_enabled", "restore_shipped", "shipped_is_current",
+           "write_shipped", "manifest", "model_provenance", "model_source", "ENV_VAR", "COMMAND"]
 
 #: environment switch: ``0`` ignores the shipped models (the chapters then train from scratch)
 ENV_VAR = "PVAE_SHIPPED_MODELS"
@@ -91,27 +91,50 @@ def restore_shipped(profile_name: str, name: str, key: dict, folder: Path) -> bo
     (``PVAE_SHIPPED_MODELS=0``), when none ship for this profile or model, when the key differs,
     or when a file's SHA-256 differs from the manifest.
     """
-    if not shipped_enabled() or name not in MODEL_FILES:
+    if not shipped_enabled() or not shipped_is_current(profile_name, name, key):
         return False
     src = shipped_models_dir(profile_name)
     files = MODEL_FILES[name]
-    info_path = src / files[-1]
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    man = manifest(profile_name)
-    if info.get("key") != key or man is None:
-        return False
-    digests = man.get("files", {})
-    if any(not (src / f).is_file() or digests.get(f) != _sha256(src / f) for f in files):
-        return False
+    info = json.loads((src / files[-1]).read_text(encoding="utf-8"))
     folder.mkdir(parents=True, exist_ok=True)
     for f in files[:-1]:
         with atomic_path(folder / f) as tmp:
             shutil.copyfile(src / f, tmp)
-    write_json_atomic(folder / files[-1], {**info, "source": "shipped", "provenance": man.get("provenance", {})})
+    write_json_atomic(folder / files[-1], {**info, "source": "shipped",
+                                           "provenance": model_provenance(profile_name, name)})
     return True
+
+
+def shipped_is_current(profile_name: str, name: str, key: dict) -> bool:
+    """True when the shipped model ``name`` was trained under ``key`` and its files match the manifest.
+
+    Unlike :func:`restore_shipped` this ignores the ``PVAE_SHIPPED_MODELS`` switch: it only
+    answers whether the shipped files are what the current code would train.
+    """
+    if name not in MODEL_FILES:
+        return False
+    src = shipped_models_dir(profile_name)
+    files = MODEL_FILES[name]
+    try:
+        info = json.loads((src / files[-1]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    man = manifest(profile_name)
+    if not isinstance(info, dict) or info.get("key") != key or man is None:
+        return False
+    digests = man.get("files", {})
+    return all((src / f).is_file() and digests.get(f) == _sha256(src / f) for f in files)
+
+
+def model_provenance(profile_name: str, name: str) -> dict:
+    """Provenance of the shipped model ``name``: the run of the shipping command that trained it.
+
+    A re-shipment keeps the models whose key did not change (see :func:`write_shipped`), so the
+    models of one folder may come from different runs; each run's record is in the manifest's
+    ``"models"`` (manifests written before that have one ``"provenance"`` for all).
+    """
+    man = manifest(profile_name) or {}
+    return dict(man.get("models", {}).get(name) or man.get("provenance", {}))
 
 
 def model_source(info: dict) -> str:
@@ -121,19 +144,18 @@ def model_source(info: dict) -> str:
     prov = info.get("provenance", {})
     minutes = float(prov.get("training_seconds", 0.0)) / 60
     return (f"shipped with pvae_lib: trained from scratch by {prov.get('command', '?')} "
-            f"({minutes:.0f} min for the CNN and the pVAEs on {prov.get('machine', '?')}, "
+            f"({minutes:.0f} min of training on {prov.get('machine', '?')}, "
             f"{prov.get('date_utc', '?')[:10]}, TensorFlow {prov.get('tensorflow', '?')}); "
             f"{ENV_VAR}=0 trains it here instead")
 
 
-def _training_seconds(folder: Path) -> float:
-    """Seconds of ``fit`` behind the models in ``folder`` (CNN, VAE, and the pVAEs' later stages)."""
-    total = 0.0
-    for name, files in MODEL_FILES.items():
-        info = json.loads((folder / files[-1]).read_text(encoding="utf-8"))
-        stages = info.get("stages", {"": info})
-        total += sum(float(stage.get("train_time_s", 0.0)) for stage in stages.values())
-    return total
+def _training_seconds(folder: Path, name: str) -> float:
+    """Seconds of ``fit`` behind model ``name`` in ``folder`` (a pVAE: its stage-1 VAE and its later stages)."""
+    def seconds(model: str) -> float:
+        info = json.loads((folder / MODEL_FILES[model][-1]).read_text(encoding="utf-8"))
+        return sum(float(stage.get("train_time_s", 0.0)) for stage in info.get("stages", {"": info}).values())
+
+    return seconds(name) + (seconds("vae") if name.startswith("pvae_") else 0.0)
 
 
 def _git_commit() -> str:
@@ -147,28 +169,40 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def write_shipped(profile=None, progress: bool = True) -> Path:
+def write_shipped(profile=None, progress: bool = True, retrain: bool = False) -> Path:
     """Train (or take from the cache, if trained there from scratch) and ship the profile's models.
 
     Trains with the shipped models switched off, so what ships is always a model trained by
     the current code; then copies every file of :data:`MODEL_FILES` into
     :func:`shipped_models_dir` and writes the manifest (command, library, TensorFlow and Keras
-    versions, git commit, machine, UTC date, SHA-256 of each file). Returns the folder.
+    versions, git commit, machine, UTC date, SHA-256 of each file). A model already shipped
+    under the key the current code computes (:func:`shipped_is_current`: same settings, seed,
+    data and zoo format; files intact) is kept with its earlier provenance instead of being
+    trained again (training is bit-for-bit deterministic); ``retrain=True`` trains every
+    model. Returns the folder.
     """
     from ..profiles import get_profile
-    from .zoo import get_trained_cnn, get_trained_pvae, models_dir
+    from .zoo import get_trained_cnn, get_trained_pvae, model_key, models_dir
 
     profile = get_profile(profile) if profile is None or isinstance(profile, str) else profile
     folder = models_dir(profile)
     every = 10 if progress else 0
+    old = manifest(profile.name) or {}
+    kept = set() if retrain else {name for name in MODEL_FILES
+                                  if shipped_is_current(profile.name, name, model_key(name, profile))}
+    earlier = {name: {**model_provenance(profile.name, name),
+                      "training_seconds": round(_training_seconds(shipped_models_dir(profile.name), name), 1)}
+               for name in kept}
     switch = os.environ.get(ENV_VAR)
     # train, never restore: with the switch off the zoo neither restores a shipped model nor takes one
     # restored into the cache earlier, so what ships is what the current code trains
     os.environ[ENV_VAR] = "0"
     try:
-        get_trained_cnn(profile, print_every=every)
-        get_trained_pvae(profile, properties=("n", "k11"), print_every=every)
-        get_trained_pvae(profile, properties=("n",), print_every=every)
+        if "cnn" not in kept:
+            get_trained_cnn(profile, print_every=every)
+        for properties in (("n", "k11"), ("n",)):
+            if not {"vae", "pvae_" + "_".join(properties)} <= kept:
+                get_trained_pvae(profile, properties=properties, print_every=every)
     finally:
         if switch is None:
             os.environ.pop(ENV_VAR, None)
@@ -186,6 +220,9 @@ def write_shipped(profile=None, progress: bool = True) -> Path:
     digests = {}
     for name, files in MODEL_FILES.items():
         for f in files:
+            if name in kept:
+                digests[f] = old["files"][f]
+                continue
             with atomic_path(dest / f) as tmp:
                 if f.endswith(".keras"):
                     # the weights without the optimizer's state (a third of the size): the book
@@ -206,9 +243,12 @@ def write_shipped(profile=None, progress: bool = True) -> Path:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "runtime": runtime_summary(),
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training_seconds": round(_training_seconds(folder), 1),
     }
-    write_json_atomic(dest / MANIFEST, {"provenance": provenance, "files": digests})
+    models = {name: earlier[name] if name in kept
+              else {**provenance, "training_seconds": round(_training_seconds(folder, name), 1)}
+              for name in MODEL_FILES}
+    provenance["kept"] = sorted(kept)
+    write_json_atomic(dest / MANIFEST, {"provenance": provenance, "models": models, "files": digests})
     return dest
 
 
@@ -219,6 +259,8 @@ def main(argv=None) -> int:
                     "cache if they were trained there) and ship them in pvae_lib/data/shipped/models/<profile>/.")
     parser.add_argument("--profile", default=None, help="profile name (default: $PVAE_PROFILE or quick)")
     parser.add_argument("--quiet", action="store_true", help="no training progress")
+    parser.add_argument("--retrain", action="store_true",
+                        help="train every model (default: keep shipped models whose key is unchanged)")
     args = parser.parse_args(argv)
     from ..profiles import PROFILE_NAMES, get_profile
 
@@ -227,11 +269,12 @@ def main(argv=None) -> int:
     except (ValueError, KeyError) as exc:
         print(f"error: --profile: {exc} (known: {', '.join(PROFILE_NAMES)})", file=sys.stderr)
         return 2
-    dest = write_shipped(profile, progress=not args.quiet)
+    dest = write_shipped(profile, progress=not args.quiet, retrain=args.retrain)
     man = manifest(profile.name)
     size = sum((dest / f).stat().st_size for f in man["files"]) / 1e6
-    print(f"shipped {len(man['files'])} files ({size:.1f} MB) to {dest}; "
-          f"{man['provenance']['training_seconds']:.0f} s of training behind them")
+    kept = man["provenance"]["kept"]
+    print(f"shipped {len(man['files'])} files ({size:.1f} MB) to {dest}; kept unchanged: "
+          f"{', '.join(kept) or 'none'} (--retrain trains them too)")
     return 0
 
 
