@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -36,6 +35,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from pvae_lib.cache import key_digest
 
 #: figure -> (chapter, key in results.json, direction): "max" = larger is better
 FIGURES = {
@@ -50,11 +51,6 @@ FIGURES = {
 
 #: figures (and timing) that come from the CNN: carried together when the CNN's key is unchanged
 CNN_FIELDS = ("cnn_r2_n", "cnn_r2_k11", "cnn_train_time_s")
-
-
-def key_digest(key: dict) -> str:
-    """Short SHA-256 of a model's cache key (canonical JSON): equal digests, same training."""
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None = None) -> dict:

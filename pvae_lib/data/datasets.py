@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..cache import is_current
 from ..fileio import file_lock
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
@@ -129,8 +130,7 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
             fresh = True
             if (folder / IMAGES).is_file():
                 meta = open_dataset(folder).meta
-                fresh = any(meta.get(k) != v for k, v in params.items() if k != "n_samples") or \
-                    meta.get("n_samples") != params["n_samples"]
+                fresh = not is_current({k: meta.get(k) for k in params}, params)
             if fresh:
                 rng = np.random.default_rng([params["seed"], _STREAM])
                 images, counts = generate_synthetic(

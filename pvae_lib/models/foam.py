@@ -11,16 +11,16 @@ training setting and a fingerprint of the data, so a second call only loads.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..cache import data_fingerprint, key_digest
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import get_profile
 from ..results import artifacts_dir
-from .zoo import data_fingerprint, save_model_atomic
+from .zoo import save_model_atomic
 
 if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
     from .pvae import PVAE
@@ -89,7 +89,7 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
         raise ValueError("augmentation flips/transposes the foams and swaps K11, K22, K33; set augment=False")
     key = {"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
            "data": data_fingerprint(images, properties)}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    digest = key_digest(key, 12)
     folder = artifacts_dir(profile.name, "models")
     path, info_path, npz_path = (folder / f"foam_pvae_{digest}{ext}" for ext in (".keras", ".json", ".npz"))
     with file_lock(folder / ".foam_pvae.lock"):

@@ -34,6 +34,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..cache import is_current
 from ..fileio import atomic_path, write_json_atomic
 
 __all__ = ["MODEL_FILES", "shipped_models_dir", "shipped_enabled", "restore_shipped", "shipped_is_current",
@@ -120,7 +121,7 @@ def shipped_is_current(profile_name: str, name: str, key: dict) -> bool:
     except (OSError, ValueError):
         return False
     man = manifest(profile_name)
-    if not isinstance(info, dict) or info.get("key") != key or man is None:
+    if not isinstance(info, dict) or not is_current(info.get("key"), key) or man is None:
         return False
     digests = man.get("files", {})
     return all((src / f).is_file() and digests.get(f) == _sha256(src / f) for f in files)

@@ -17,7 +17,6 @@ shared file system; it holds the data subset and the settings of the study).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import json
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import data_fingerprint, key_digest
 from ..profiles import get_profile
 
 __all__ = ["tune_pvae", "open_study", "optimize_study", "run_worker"]
@@ -206,10 +206,9 @@ def tune_pvae(images, properties, profile=None, n_trials: int | None = None, epo
             "n_trials": int(n_trials), "epochs": int(epochs), "n_samples": int(len(x)),
             "latent_dims": [int(d) for d in latent_dims], "beta_range": [float(v) for v in beta_range],
             "lam_range": [float(v) for v in lam_range]}
-    digest = hashlib.sha1(json.dumps({k: v for k, v in spec.items() if k != "n_trials"}, sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(x).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    study_name = study_name or f"pvae-{profile.name}-{digest.hexdigest()[:12]}"
+    # the study's name is the digest of everything but the trial count (more trials extend a study)
+    key = {**{k: v for k, v in spec.items() if k != "n_trials"}, "data": data_fingerprint(x, y)}
+    study_name = study_name or f"pvae-{profile.name}-{key_digest(key, 12)}"
     run_dir = Path(run_dir) if run_dir is not None else artifacts_dir(profile.name, "tuning")
     storage = storage or f"sqlite:///{Path(run_dir).absolute() / 'optuna.db'}"
     study = run_study(run_dir, spec, study_name=study_name, storage=storage, workers=workers,

@@ -12,19 +12,19 @@ regressor/joint stages.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
+from ..cache import canonical, data_fingerprint, is_current
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 from ..runtime import runtime_summary
 
 __all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record", "PROPERTY_COLUMNS",
-           "models_dir", "model_key", "data_fingerprint", "save_model_atomic"]
+           "models_dir", "model_key", "save_model_atomic"]
 
 #: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
 PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
@@ -44,14 +44,6 @@ def models_dir(profile=None) -> Path:
 
 
 
-def data_fingerprint(images, *labels) -> str:
-    """Short hash of binary images and their label arrays: a cached model is valid only for these data."""
-    h = hashlib.sha1(np.packbits(np.asarray(images, bool)).tobytes())
-    for values in labels:
-        h.update(np.asarray(values, np.float64).tobytes())
-    return h.hexdigest()[:16]
-
-
 def _fingerprint(ds) -> str:
     return data_fingerprint(ds.images, ds.k11)
 
@@ -62,7 +54,7 @@ _VAE_FIELDS = ("latent_dim", "base_filters", "epochs_vae", "batch_size", "learni
 
 
 def _key(section, ds, extra: dict, fields=None) -> dict:
-    config = json.loads(json.dumps(dataclasses.asdict(section)))
+    config = canonical(dataclasses.asdict(section))
     if fields is not None:
         config = {k: v for k, v in config.items() if k in fields}
     return {"format": _FORMAT, "section": config, "data_shape": list(ds.images.shape), "data": _fingerprint(ds),
@@ -147,7 +139,7 @@ def _cached_info(profile: Profile, name: str, key: dict, folder: Path, paths) ->
 
     def current():
         info = _read_info(folder / f"{name}_info.json")
-        ok = info is not None and info.get("key") == key and all(Path(p).is_file() for p in paths)
+        ok = info is not None and is_current(info.get("key"), key) and all(Path(p).is_file() for p in paths)
         # switched off (PVAE_SHIPPED_MODELS=0): a model restored from the package earlier is not used either
         ok = ok and (shipped_enabled() or info.get("source") != "shipped")
         return info if ok else None
