@@ -23,11 +23,9 @@ from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
 from ..runtime import runtime_summary
 
-__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record", "PROPERTY_COLUMNS",
+__all__ = ["get_trained_cnn", "get_trained_pvae", "training_info", "training_record",
            "models_dir", "model_key", "save_model_atomic"]
 
-#: property name -> attribute of :class:`~pvae_lib.data.datasets.SyntheticDataset`
-PROPERTY_COLUMNS = {"n": "porosity", "k11": "k11"}
 _FORMAT = 2  # 2: exact D4 augmentation per sample, schedules, fixed runtime
 
 
@@ -230,6 +228,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     """
     import keras
 
+    from ..data.datasets import SyntheticDataset
     from .pvae import PVAE  # noqa: F401 - registers the class for loading
     from .training import split_indices, train_pvae, train_vae
 
@@ -237,9 +236,9 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     if kind not in ("pvae", "vae"):
         raise ValueError(f"kind must be 'pvae' or 'vae', got {kind!r}")
     properties = tuple(str(p).lower() for p in properties)
-    unknown = [p for p in properties if p not in PROPERTY_COLUMNS]
-    if kind == "pvae" and (not properties or unknown):
-        raise ValueError(f"properties must be a non-empty subset of {tuple(PROPERTY_COLUMNS)}, got {properties}")
+    known = SyntheticDataset.NAMES  # the synthetic data's properties (pvae_lib.data.properties)
+    if kind == "pvae" and (not properties or any(p not in known for p in properties)):
+        raise ValueError(f"properties must be a non-empty subset of {known}, got {properties}")
     folder = models_dir(profile)
     with file_lock(folder / ".pvae.lock"):
         ds = _dataset(profile)
@@ -262,7 +261,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
         path, info_path = folder / f"{name}.keras", folder / f"{name}_info.json"
         if _cached_info(profile, name, key, folder, [path, folder / f"{name}_test.npz"]) is not None:
             return keras.saving.load_model(path, safe_mode=True)
-        y = np.column_stack([getattr(ds, PROPERTY_COLUMNS[p]) for p in properties])
+        y = ds.values(properties)
         res = train_pvae(ds.images, y, names=properties, vae=vae, profile=profile, seed=profile.seed,
                          verbose=verbose, print_every=print_every)
         save_model_atomic(res.model, path)
