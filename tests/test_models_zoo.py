@@ -1,11 +1,13 @@
 """The trained-model cache: train once, reload, VAE weights re-used by every pVAE (transfer learning)."""
-import types
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
 
+from pvae_lib.data.datasets import SyntheticDataset  # noqa: E402
 from pvae_lib.models import zoo  # noqa: E402
 from pvae_lib.profiles import CNNSection, PVAESection, get_profile, with_overrides  # noqa: E402
 
@@ -16,7 +18,8 @@ def tiny(monkeypatch, tmp_path):
     rng = np.random.default_rng(0)
     images = rng.random((40, 26, 26)) > 0.6
     n = images.reshape(40, -1).mean(axis=1)
-    ds = types.SimpleNamespace(images=images, porosity=n, k11=n ** 2, seed=1)
+    table = pd.DataFrame({"case": np.arange(40), "n_F": n, "Permeability_x": n ** 2})
+    ds = SyntheticDataset(images=images, porosity=n, k11=n ** 2, seed=1, properties=table, folder=Path("."))
     monkeypatch.setattr(zoo, "_dataset", lambda profile: ds)
     profile = with_overrides(
         get_profile("quick"),
