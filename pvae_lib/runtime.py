@@ -15,6 +15,17 @@ imported*:
   oneDNN back on (not reproducible across CPU families; without oneDNN, TensorFlow's own 3-D
   convolutions are about 27 times slower on a CPU - 874 against 33 ms per 32³ sample and
   training step - so the 3-D foam chapter switches it on, while the 2-D chapters keep it off);
+* the widest CPU instruction set oneDNN may use (``ONEDNN_MAX_CPU_ISA=AVX2``, and the older
+  name ``DNNL_MAX_CPU_ISA``): even with ``TF_ENABLE_ONEDNN_OPTS=0`` TensorFlow's x86 builds
+  run the matrix products inside Eigen's convolutions and dense layers through oneDNN's
+  ``sgemm``, which picks AVX2 or AVX-512 kernels by the CPU it finds. Two machines of the same
+  kind (x86-64, 2 cores) with different CPU generations then round differently: measured, the
+  shipped pVAE's test predictions differ by up to 7e-8 between an AVX2 and an AVX-512 machine,
+  and a stage-1 VAE trained from the same key reached validation loss 152 on one and 202 on
+  the other (the differences grow through training). Capped at AVX2, which every x86-64 CPU of
+  the last decade has, the AVX-512 machine reproduced the stored predictions bit for bit except
+  1 value in 300 (1 ulp), against 46-75 % differing uncapped. ``PVAE_CPU_ISA=ALL`` lifts the
+  cap (faster on AVX-512 CPUs, less reproducible across CPU generations);
 * TensorFlow's C++ log level (``TF_CPP_MIN_LOG_LEVEL=3``: no start-up lines such as
   "failed call to cuInit" on a machine without a GPU) unless the variable is already set.
 
@@ -22,21 +33,24 @@ Variables already set in the environment are never overridden. Op determinism it
 (``tf.config.experimental.enable_op_determinism``) is switched on by the training functions
 for the duration of a run (:func:`pvae_lib.models.seeding.seeded`).
 
-What remains machine-dependent: results on a GPU differ from those on a CPU, and two CPUs
-whose floating-point units round differently (e.g. x86 against ARM) can still differ in the
-last bits, which training may amplify. The book's figures are reproduced bit for bit on
-machines of the CI kind (x86-64, 2 threads); see ``benchmarks/seed_spread.py`` for the spread
-over seeds, which bounds what any such difference can change.
+What remains machine-dependent: results on a GPU differ from those on a CPU; CPUs of another
+architecture (ARM) or without AVX2 round differently; and between two x86-64 generations a rare
+last-bit difference survives the cap (not pinned down), which training can amplify. The book's
+figures come from the shipped models, whose stored predictions ``tests/test_models_shipped.py``
+checks to the last bit (at most 1 % of them 1-2 ulp off); see ``benchmarks/seed_spread.py``
+for the spread over seeds.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-__all__ = ["configure_runtime", "runtime_summary", "import_tensorflow", "DEFAULT_THREADS"]
+__all__ = ["configure_runtime", "runtime_summary", "import_tensorflow", "DEFAULT_THREADS", "DEFAULT_CPU_ISA"]
 
 #: intra-op threads used when ``PVAE_THREADS`` is not set (the CI machine has 2 cores).
 DEFAULT_THREADS = 2
+#: widest instruction set oneDNN may use when ``PVAE_CPU_ISA`` is not set (same bits on every x86-64 CPU with AVX2)
+DEFAULT_CPU_ISA = "AVX2"
 
 
 def configure_runtime(environ=None) -> dict:
@@ -69,8 +83,14 @@ def configure_runtime(environ=None) -> dict:
         env.setdefault("TF_NUM_INTEROP_THREADS", "1")
     onednn = env.get("PVAE_ONEDNN", "0").strip()
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if onednn == "1" else "0")
+    isa = env.get("PVAE_CPU_ISA", DEFAULT_CPU_ISA).strip().upper()
+    if not isa.replace("_", "").isalnum():
+        raise ValueError(f"PVAE_CPU_ISA must name a oneDNN instruction set (AVX2, AVX512_CORE, ALL), got {isa!r}")
+    env.setdefault("ONEDNN_MAX_CPU_ISA", isa)
+    env.setdefault("DNNL_MAX_CPU_ISA", env["ONEDNN_MAX_CPU_ISA"])
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    keys = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")
+    keys = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA",
+            "DNNL_MAX_CPU_ISA", "TF_CPP_MIN_LOG_LEVEL")
     return {k: env.get(k) for k in keys}
 
 
@@ -84,8 +104,21 @@ def runtime_summary() -> dict:
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
         "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "default"),
+        "cpu_simd": cpu_simd(),
         "tensorflow_imported_first": _TF_FIRST,
     }
+
+
+def cpu_simd() -> str:
+    """The CPU's vector instruction sets that change oneDNN's kernels (e.g. ``"avx2 avx512f"``), from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile")
+    return " ".join(w for w in wanted if w in flags) or "none of avx2/avx512/amx"
 
 
 def import_tensorflow(quiet: bool = True):

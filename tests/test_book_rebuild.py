@@ -49,7 +49,8 @@ def test_chapter_rebuild_records_identical_figures(tmp_path):
     # in the book build - the foam chapter switches oneDNN on, and inheriting "off" would make
     # its 3-D training ~27 times slower and its figures different
     for name in ("MPLBACKEND", "PVAE_ARTIFACTS", "PVAE_RESULTS", "TF_NUM_INTRAOP_THREADS",
-                 "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL"):
+                 "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA",
+                 "TF_CPP_MIN_LOG_LEVEL"):
         env.pop(name, None)
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]

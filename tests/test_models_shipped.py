@@ -76,6 +76,21 @@ def restored(tmp_path_factory, dataset):
         mp.undo()
 
 
+def _assert_reproduced(y_pred, stored):
+    """The predictions stored on the machine that trained the model, reproduced here to the last bit.
+
+    pvae_lib.runtime caps oneDNN's kernels at AVX2. Measured on an AVX-512 machine against
+    predictions stored on an AVX2 one: capped, the CNN's and the (n, K11) pVAE's are identical
+    and 1 of the n-only pVAE's 300 differs by 1 float32 ulp; uncapped, 46-75 % of them differ
+    (up to 6 ulp). So: at most 1 % may differ, by at most 2 ulp.
+    """
+    differ = float(np.mean(y_pred != stored))
+    assert differ <= 0.01, (
+        f"{differ:.1%} of the stored test predictions differ: another kernel path than the one that "
+        "trained the model (is ONEDNN_MAX_CPU_ISA capped? see pvae_lib/runtime.py)")
+    np.testing.assert_array_max_ulp(np.float32(y_pred), np.float32(stored), maxulp=2)
+
+
 def test_restored_cnn_reproduces_its_test_predictions(restored, dataset):
     from pvae_lib.models.cnn import predict_cnn
     from pvae_lib.models.training import split_indices
@@ -88,7 +103,7 @@ def test_restored_cnn_reproduces_its_test_predictions(restored, dataset):
     y_test = np.c_[dataset.porosity, dataset.k11][test]
     np.testing.assert_array_equal(y_test, info["y_test"])
     y_pred = predict_cnn(model, scaler, dataset.images[test], symmetrize=PROFILE.cnn.symmetrize)
-    np.testing.assert_allclose(y_pred, info["y_pred"], rtol=1e-6, atol=1e-9)
+    _assert_reproduced(y_pred, info["y_pred"])
     r2 = r2_score(y_test, y_pred)
     assert r2 == pytest.approx([info["r2"]["n"], info["r2"]["k11"]], abs=1e-6)
 
@@ -101,7 +116,7 @@ def test_restored_pvae_reproduces_its_test_predictions(restored, dataset, proper
     stored = np.load(restored["folder"] / f"{name}_test.npz")
     test = stored["test_index"]
     y_pred = model.predict_properties(dataset.images[test])
-    np.testing.assert_allclose(y_pred, stored["y_pred"], rtol=1e-5, atol=1e-7)
+    _assert_reproduced(y_pred, stored["y_pred"])
     info = zoo.training_info(name, PROFILE)
     r2 = r2_score(stored["y_test"], y_pred)
     assert r2 == pytest.approx([info["r2"][p] for p in properties], abs=1e-5)

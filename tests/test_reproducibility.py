@@ -75,11 +75,16 @@ def test_configure_runtime_defaults_and_overrides():
     values = configure_runtime(env)
     assert values["TF_NUM_INTRAOP_THREADS"] == "2" and values["TF_NUM_INTEROP_THREADS"] == "1"
     assert values["TF_ENABLE_ONEDNN_OPTS"] == "0" and values["TF_CPP_MIN_LOG_LEVEL"] == "3"
-    env = {"PVAE_THREADS": "0", "PVAE_ONEDNN": "1", "TF_CPP_MIN_LOG_LEVEL": "1"}
+    assert values["ONEDNN_MAX_CPU_ISA"] == values["DNNL_MAX_CPU_ISA"] == "AVX2"
+    env = {"PVAE_THREADS": "0", "PVAE_ONEDNN": "1", "TF_CPP_MIN_LOG_LEVEL": "1", "PVAE_CPU_ISA": "all"}
     values = configure_runtime(env)
     assert values["TF_NUM_INTRAOP_THREADS"] is None and values["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert values["ONEDNN_MAX_CPU_ISA"] == "ALL"
+    assert configure_runtime({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"})["ONEDNN_MAX_CPU_ISA"] == "AVX512_CORE"
     assert values["TF_CPP_MIN_LOG_LEVEL"] == "1"  # never overrides what the user set
     with pytest.raises(ValueError, match="PVAE_THREADS"):
         configure_runtime({"PVAE_THREADS": "two"})
     with pytest.raises(ValueError, match=">= 0"):
         configure_runtime({"PVAE_THREADS": "-1"})
+    with pytest.raises(ValueError, match="PVAE_CPU_ISA"):
+        configure_runtime({"PVAE_CPU_ISA": "avx2; rm"})

@@ -87,7 +87,9 @@ def test_book_figures_are_the_tables_row(spread):
     assert row is not None, f"no row for the book's seed {get_profile().seed} in {SPREAD.name}"
     for name, (chapter, key, _) in FIGURES.items():
         if chapter in results:
-            assert results[chapter][key] == pytest.approx(row[name], rel=1e-12, abs=1e-12), (
+            # rel 1e-9: a last-bit difference in 1 of 300 predictions (another CPU, see
+            # test_models_shipped._assert_reproduced) moves an R² by about 1e-10; any other model moves it by > 1e-6
+            assert results[chapter][key] == pytest.approx(row[name], rel=1e-9, abs=1e-12), (
                 f"{chapter}.{key} = {results[chapter][key]} but {SPREAD.name} has {row[name]}: "
                 "rerun benchmarks/seed_spread.py (command in data/README.md)")
 
