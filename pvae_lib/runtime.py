@@ -24,7 +24,8 @@ imported*:
   and a stage-1 VAE trained from the same key reached validation loss 152 on one and 202 on
   the other (the differences grow through training). Capped at AVX2, which every x86-64 CPU of
   the last decade has, the AVX-512 machine reproduced the stored predictions bit for bit except
-  1 value in 300 (1 ulp), against 46-75 % differing uncapped. ``PVAE_CPU_ISA=ALL`` lifts the
+  1 value in 300 (1 ulp), against 46-75 % differing uncapped, and retrained the stage-1 VAE
+  bit for bit (the pVAE's later stages differed in R² K11 by 2e-6). ``PVAE_CPU_ISA=ALL`` lifts the
   cap (faster on AVX-512 CPUs, less reproducible across CPU generations);
 * TensorFlow's C++ log level (``TF_CPP_MIN_LOG_LEVEL=3``: no start-up lines such as
   "failed call to cuInit" on a machine without a GPU) unless the variable is already set.
