@@ -124,21 +124,19 @@ def main(argv=None) -> int:
     from pvae_lib.profiles import get_profile
     from pvae_lib.results import build_dir
 
-    tables = [_read_table(parser, f) for f in ([args.carry] if args.carry else []) + (args.merge or [])]
     profile = get_profile(args.profile)
-    for f, t in zip(([args.carry] if args.carry else []) + (args.merge or []), tables):
-        if t.get("profile") != profile.name:
-            parser.error(f"{f} is a table of profile {t.get('profile')!r}, not {profile.name!r} (--profile)")
+    carry = _read_table(parser, args.carry, profile.name) if args.carry else None
+    merged = [_read_table(parser, f, profile.name) for f in args.merge or []]
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"seed_spread_{profile.name}.json"
     if args.merge:
-        rows = [r for t in tables[1 if args.carry else 0:] for r in t["rows"]]
+        rows = [r for t in merged for r in t["rows"]]
         seeds = [r["seed"] for r in rows]
         if len(set(seeds)) != len(seeds):
             parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
         if len(rows) < 3:
             parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
     else:
-        carried = {r["seed"]: r for r in tables[0]["rows"]} if args.carry else {}
+        carried = {r["seed"]: r for r in carry["rows"]} if carry else {}
         work = out.parent / f"seed_spread_{profile.name}"
         rows = []
         for seed in args.seeds:
@@ -167,13 +165,16 @@ def main(argv=None) -> int:
     return 0
 
 
-def _read_table(parser, path) -> dict:
+def _read_table(parser, path, profile_name: str) -> dict:
+    """A seed-spread table of profile ``profile_name`` from ``path``; exits via ``parser.error`` otherwise."""
     try:
         table = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         parser.error(f"cannot read the table {path}: {err}")
     if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
         parser.error(f"{path} is not a seed-spread table (no 'rows')")
+    if table.get("profile") != profile_name:
+        parser.error(f"{path} is a table of profile {table.get('profile')!r}, not {profile_name!r} (--profile)")
     return table
 
 

@@ -134,7 +134,10 @@ def model_provenance(profile_name: str, name: str) -> dict:
     models of one folder may come from different runs; each run's record is in the manifest's
     ``"models"`` (manifests written before that have one ``"provenance"`` for all).
     """
-    man = manifest(profile_name) or {}
+    return _provenance_in(manifest(profile_name) or {}, name)
+
+
+def _provenance_in(man: dict, name: str) -> dict:
     return dict(man.get("models", {}).get(name) or man.get("provenance", {}))
 
 
@@ -183,15 +186,16 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
     model. Returns the folder.
     """
     from ..profiles import get_profile
-    from .zoo import get_trained_cnn, get_trained_pvae, model_key, models_dir
+    from .zoo import _dataset, get_trained_cnn, get_trained_pvae, model_key, models_dir
 
     profile = get_profile(profile) if profile is None or isinstance(profile, str) else profile
     folder = models_dir(profile)
     every = 10 if progress else 0
     old = manifest(profile.name) or {}
+    ds = None if retrain else _dataset(profile)  # loaded once for the four keys
     kept = set() if retrain else {name for name in MODEL_FILES
-                                  if shipped_is_current(profile.name, name, model_key(name, profile))}
-    earlier = {name: {**model_provenance(profile.name, name),
+                                  if shipped_is_current(profile.name, name, model_key(name, profile, ds))}
+    earlier = {name: {**_provenance_in(old, name),
                       "training_seconds": round(_training_seconds(shipped_models_dir(profile.name), name), 1)}
                for name in kept}
     switch = os.environ.get(ENV_VAR)
