@@ -249,10 +249,9 @@ def _n_train(n: int, seed: int) -> int:
 
 
 def _foam_count(profile: Profile) -> int:
-    from .data.subvolumes import count_subvolumes
+    from .profiles import foam_subvolume_count
 
-    d = profile.data
-    return count_subvolumes((d.foam_volume_size,) * 3, d.foam_subvolume_size, d.foam_stride) * len(d.foam_strains)
+    return foam_subvolume_count(profile)
 
 
 def _pvae_spec(key, profile, section, spatial, n_samples, n_properties) -> ModelSpec:

@@ -61,6 +61,10 @@ ACCEPTANCE = [
     ("microstructures", "lbm_vs_exact_max_rel_diff", "<", 0.025),
     ("microstructures", "ct_read_voxels_wrong", "<", 1),
     ("microstructures", "foam_k11_over_k22_strain_max", "<", 1.0),
+    # foam labels: the full tensor is symmetric to the solver's accuracy, and the LBM tensor of a
+    # turned sub-volume is R K R^T (measured 2e-4 and 2e-5; a wrong transform gives 0.1 or more)
+    ("foam_study", "tensor_asymmetry_max", "<", 1e-3),
+    ("foam_study", "symmetry_rel_error", "<", 1e-3),
     # learning core at quick scale (targets of the reproducibility issue); their spread over seeds
     # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins
     ("cnn_surrogate", "r2_n", ">=", 0.999),

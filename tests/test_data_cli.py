@@ -51,5 +51,30 @@ def test_generate_foam_and_label_with_lbm(tmp_path):
     assert main(["label", str(out), "--solver", "lbm", "--axis", "x", "--limit", "2", "--quiet"]) == 0
     table = pd.read_csv(out / "properties.csv")
     assert list(table["case"]) == [0, 1] and list(table.columns) == [
-        "case", "n_F", "strain", "volume", "x0", "y0", "z0", "Permeability_x"]
+        "case", "n_F", "strain", "replica", "volume", "x0", "y0", "z0", "Permeability_x"]
     assert (table["Permeability_x"] > 0).all()
+
+
+def test_generate_foam_replicas_and_label_the_full_tensor(tmp_path, capsys):
+    out = tmp_path / "foam"
+    assert main(["generate", "foam", "--size", "16", "--cell-size", "8", "--porosity", "0.85", "--strains", "0,0.3",
+                 "--sub", "16", "--stride", "16", "--seed", "1", "--replicas", "2", "--out", str(out), "--quiet"]) == 0
+    data = open_dataset(out)
+    assert data.images.shape == (4, 16, 16, 16) and data.meta["replicas"] == 2
+    samples = pd.read_csv(out / "samples.csv")
+    assert list(samples["replica"]) == [0, 0, 1, 1] and list(samples["volume"]) == [0, 1, 2, 3]
+    assert not np.array_equal(data.images[0], data.images[2])  # independent foams
+    import pytest
+
+    pytest.importorskip("pvae_lib.lbm.permeability")
+    assert main(["label", str(out), "--solver", "lbm", "--axis", "x", "--tensor", "--quiet"]) == 1
+    assert "--tensor needs --solver lbm --axis x,y,z" in capsys.readouterr().err
+    assert main(["label", str(out), "--solver", "lbm", "--axis", "x,y,z", "--tensor", "--limit", "1", "--quiet",
+                 "--output", "tensor.csv"]) == 0
+    table = pd.read_csv(out / "tensor.csv")
+    assert list(table.columns)[-7:] == ["Permeability_x", "Permeability_y", "Permeability_z", "Permeability_xy",
+                                        "Permeability_xz", "Permeability_yz", "K_asymmetry"]
+    assert 0 <= table["K_asymmetry"][0] < 1e-3
+    from pvae_lib.lbm.permeability import permeability
+
+    assert table["Permeability_y"][0] == pytest.approx(float(permeability(data.images[0], axis=1)), rel=1e-12)

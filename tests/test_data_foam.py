@@ -79,19 +79,43 @@ def test_write_foam_dataset(tmp_path):
 def test_shipped_foam_csv_rows_recompute():
     """A few rows of the shipped foam_quick_properties.csv, recomputed from scratch (data/README.md)."""
     from pvae_lib.data import shipped_path
-    from pvae_lib.data.properties import read_properties
+    from pvae_lib.data.foam import foam_rng
+    from pvae_lib.data.foam_dataset import foam_label_config
+    from pvae_lib.data.properties import OFF_DIAGONAL_COLUMNS, read_properties
+    from pvae_lib.profiles import get_profile
 
     table = read_properties(shipped_path("foam_quick_properties.csv"))
-    assert set(table["strain"]) == {0.0, 0.15, 0.25, 0.35, 0.5} and len(table) == 135
-    config = FoamConfig(size=96, cell_size=16.0, porosity=0.85)
-    # porosity of every sub-volume at strain 0 (regenerating one state of the 5-state run)
-    foam = generate_foams(config, strains=(0.0,), rng=np.random.default_rng(2025), max_strain=0.5)[0]
-    rows = table[table["strain"] == 0.0]
+    assert set(table["strain"]) == {0.0, 0.15, 0.25, 0.35, 0.5} and len(table) == 2240
+    assert sorted(set(table["replica"])) == list(range(7))
+    config = FoamConfig(size=128, cell_size=16.0, porosity=0.85)
+    # porosity of every sub-volume of foam 3 at strain 0.35 (one state of that foam's 5-state run)
+    foam = generate_foams(config, strains=(0.35,), rng=foam_rng(2025, 3), max_strain=0.5)[0]
+    rows = table[(table["strain"] == 0.35) & (table["replica"] == 3)]
+    assert len(rows) == 64 and set(rows["volume"]) == {3 * 5 + 3}
     for _, row in rows.iterrows():
         x0, y0, z0 = int(row["x0"]), int(row["y0"]), int(row["z0"])
         assert foam.image[x0:x0 + 32, y0:y0 + 32, z0:z0 + 32].mean() == pytest.approx(row["n_F"], abs=1e-12)
     lbm = pytest.importorskip("pvae_lib.lbm.permeability")
-    row = rows.iloc[0]
+    row = rows.iloc[5]
     x0, y0, z0 = int(row["x0"]), int(row["y0"]), int(row["z0"])
     sub = foam.image[x0:x0 + 32, y0:y0 + 32, z0:z0 + 32]
-    assert float(lbm.permeability(sub, axis=0)) == pytest.approx(row["Permeability_x"], rel=1e-4)
+    res = lbm.permeability_tensor(sub, config=foam_label_config(get_profile("quick")))
+    for i, column in enumerate(("Permeability_x", "Permeability_y", "Permeability_z")):
+        assert res.K_raw[i, i] == pytest.approx(row[column], rel=1e-6)
+    for (a, b), column in zip(((0, 1), (0, 2), (1, 2)), OFF_DIAGONAL_COLUMNS):
+        assert res.K[a, b] == pytest.approx(row[column], rel=1e-6, abs=1e-9)
+
+
+def test_shipped_foam_tensors_are_symmetric_and_compression_is_visible():
+    """The full tensor of every sub-volume: symmetric to the solver's accuracy; compression lowers K11."""
+    from pvae_lib.data import shipped_path
+    from pvae_lib.data.properties import ASYMMETRY, read_properties
+
+    table = read_properties(shipped_path("foam_quick_properties.csv"))
+    # float32 D3Q19 with the labels' stopping rule: K_ij and K_ji agree to 1e-3 of the largest diagonal term
+    assert table[ASYMMETRY].max() < 1e-3
+    ratio = (table["Permeability_x"] / (0.5 * (table["Permeability_y"] + table["Permeability_z"])))
+    medians = ratio.groupby(table["strain"]).median()  # K11 / mean lateral K, per strain
+    assert 0.9 < medians[0.0] < 1.1  # the uncompressed foam is isotropic
+    assert medians[0.5] < 0.85  # flattened cells: flow along the compression axis is harder
+    assert np.all(np.diff(medians.to_numpy()) < 0)  # and more so with every strain

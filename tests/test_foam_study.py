@@ -37,15 +37,15 @@ def test_attach_subvolumes_cuts_in_table_order_and_checks_porosity():
 
 def test_foam_config_from_quick_profile_matches_data_readme():
     cfg = foam_config_from_profile(get_profile("quick").data)
-    assert (cfg.size, cfg.cell_size, cfg.porosity) == (96, 16.0, 0.85)
+    assert (cfg.size, cfg.cell_size, cfg.porosity) == (128, 16.0, 0.85)
 
 
 def test_load_foam_dataset_regenerates_the_shipped_images():
     data = load_foam_dataset(get_profile("quick"))
-    assert data.images.shape == (135, 32, 32, 32)
-    assert np.allclose(data.images.reshape(135, -1).mean(axis=1), data.porosity, atol=1e-12)
+    assert data.images.shape == (2240, 32, 32, 32) and len(data.volumes) == 35
+    assert np.allclose(data.images.reshape(2240, -1).mean(axis=1), data.porosity, atol=1e-12)
     props = data.values()
-    assert props.shape == (135, 4) and np.all(props[:, 1:] > 0)
+    assert props.shape == (2240, 4) and np.all(props[:, 1:] > 0)
     assert sorted(set(data.strain)) == [0.0, 0.15, 0.25, 0.35, 0.5]
     # compression along x1 lowers K11 relative to the lateral directions
     flat = data.strain == 0.5

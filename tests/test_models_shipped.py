@@ -50,10 +50,18 @@ def dataset():
     return load_synthetic_dataset(PROFILE, progress=False)
 
 
+@pytest.fixture(scope="module")
+def foam():
+    """The foam pVAE's training data: (dataset, targets), regenerated from the seeds."""
+    from pvae_lib.models.foam import load_foam_training_data
+
+    return load_foam_training_data(PROFILE)
+
+
 @pytest.mark.parametrize("name", list(shipped.MODEL_FILES))
-def test_shipped_key_is_the_current_key(dataset, name):
+def test_shipped_key_is_the_current_key(dataset, foam, name):
     info = json.loads((SHIPPED / shipped.MODEL_FILES[name][-1]).read_text())
-    expected = zoo.model_key(name, PROFILE, dataset)
+    expected = shipped.current_key(name, PROFILE, dataset, (foam[0].images, foam[1]))
     assert info["key"] == expected, (
         f"the shipped {name} was trained for other data or settings than the current code's "
         f"(shipped {info['key']}, current {expected}): {FIX}")
@@ -122,6 +130,52 @@ def test_restored_pvae_reproduces_its_test_predictions(restored, dataset, proper
     assert r2 == pytest.approx([info["r2"][p] for p in properties], abs=1e-5)
 
 
+_FOAM_CHECK = """
+import json, sys
+import numpy as np
+import pvae_lib.models.training as training
+from pvae_lib.models.foam import get_trained_foam_pvae, load_foam_training_data
+from pvae_lib.models.metrics import r2_score
+from pvae_lib.profiles import get_profile
+
+def no_training(*args, **kwargs):
+    raise AssertionError("the foam pVAE was trained instead of restored")
+
+training.train_pvae = no_training
+profile = get_profile("quick")
+data, targets = load_foam_training_data(profile)
+model = get_trained_foam_pvae(data.images, targets, profile)
+test = model.split["test"]
+y_pred = model.model.predict_properties(data.images[test])
+print(json.dumps({"loaded": model.loaded, "source": model.source, "command": model.provenance.get("command"),
+                  "y_test_equal": bool(np.array_equal(targets[test], model.y_test)),
+                  "differ": float(np.mean(y_pred != model.y_pred)),
+                  "max_ulp": int(np.max(np.abs(np.float32(y_pred).view(np.int32) - np.float32(model.y_pred).view(np.int32)))),
+                  "r2": list(r2_score(model.y_test, y_pred)), "r2_stored": [model.r2[p] for p in ("n", "k11", "k22", "k33")]}))
+"""
+
+
+def test_restored_foam_pvae_reproduces_its_test_predictions(tmp_path):
+    """In a fresh process with oneDNN on (as the foam chapter runs and the model was trained), the shipped
+    foam pVAE is restored into an empty cache and reproduces its stored test predictions."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PVAE_ARTIFACTS": str(tmp_path), "PVAE_ONEDNN": "1"}
+    for name in ("TF_ENABLE_ONEDNN_OPTS", shipped.ENV_VAR):
+        env.pop(name, None)
+    out = subprocess.run([sys.executable, "-c", _FOAM_CHECK], env=env, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["loaded"] and res["source"] == "shipped", res
+    assert res["command"] == shipped.COMMAND.format(profile=PROFILE.name)
+    assert res["y_test_equal"]
+    # the standard of _assert_reproduced: at most 1 % of the values differ, by at most 2 ulp
+    assert res["differ"] <= 0.01 and res["max_ulp"] <= 2, res
+    assert res["r2"] == pytest.approx(res["r2_stored"], abs=1e-5)
+
+
 def test_restore_refuses_other_keys_altered_files_and_the_switch(tmp_path, monkeypatch, dataset):
     name = "cnn"
     key = zoo.model_key(name, PROFILE, dataset)
@@ -151,7 +205,7 @@ def test_cli_rejects_an_unknown_profile(capsys):
     assert "--profile" in capsys.readouterr().err
 
 
-def test_reshipping_keeps_the_models_whose_key_is_unchanged(tmp_path, monkeypatch, dataset):
+def test_reshipping_keeps_the_models_whose_key_is_unchanged(tmp_path, monkeypatch, dataset, foam):
     """Every shipped model is current: re-shipping trains nothing and keeps files and digests."""
     copy = tmp_path / "models" / PROFILE.name
     shutil.copytree(SHIPPED, copy)
@@ -164,6 +218,8 @@ def test_reshipping_keeps_the_models_whose_key_is_unchanged(tmp_path, monkeypatc
 
     monkeypatch.setattr(zoo, "get_trained_cnn", no_training)
     monkeypatch.setattr(zoo, "get_trained_pvae", no_training)
+    monkeypatch.setattr("pvae_lib.models.foam.train_foam_in_subprocess", no_training)
+    monkeypatch.setattr("pvae_lib.models.foam.load_foam_training_data", lambda profile, progress=False: foam)
     before = shipped.manifest(PROFILE.name)
     shipped.write_shipped(PROFILE, progress=False)
     after = shipped.manifest(PROFILE.name)

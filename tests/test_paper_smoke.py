@@ -83,7 +83,8 @@ def test_foam_pvae_section_keeps_the_paper_shapes(paper, smoke):
     assert (small.epochs_vae, small.epochs_regressor, small.epochs_joint) == (1, 1, 1)
     # quick's foam pVAE: capped epochs, same shapes
     q, qs = foam_pvae_section(get_profile("quick", smoke=False)), foam_pvae_section(get_profile("quick", smoke=True))
-    assert (qs.latent_dim, qs.base_filters, qs.batch_size) == (q.latent_dim, q.base_filters, q.batch_size) == (32, 8, 4)
+    assert (qs.latent_dim, qs.base_filters, qs.batch_size) == (q.latent_dim, q.base_filters, q.batch_size) == (32, 8, 8)
+    assert qs.augment and qs.regressor_output == q.regressor_output == "linear"
     assert qs.epochs_vae == 1 < q.epochs_vae
 
 
@@ -183,7 +184,7 @@ def test_paper_models_at_the_paper_shapes(smoke):
 def _tiny(name="quick"):
     """The quick profile with a tiny foam set: 2 strains x one 12³ sub-volume (not the shipped settings)."""
     base = get_profile(name, smoke=False)
-    return with_overrides(base, data=DataSection(foam_volume_size=12, foam_subvolume_size=12, foam_stride=12,
+    return with_overrides(base, data=DataSection(foam_volume_size=12, foam_replicas=1, foam_subvolume_size=12, foam_stride=12,
                                                  foam_strains=(0.0, 0.25)), lbm=LBMSection(max_steps=2000))
 
 
@@ -207,8 +208,9 @@ def test_foam_labels_are_per_profile(monkeypatch, tmp_path):
     gen, label = foam_label_commands(profile)
     assert gen in msg and label in msg and "build=True" in msg
     assert gen.startswith("pvae generate foam --size 12 --cell-size 6 --porosity 0.85 --strains 0,0.25 --sub 12 "
-                          "--stride 12 --seed 2025 --out " + str(folder))
-    assert label == f"pvae label {folder} --solver lbm --axis x,y,z --max-steps 2000 --tolerance 1e-06 --every 5"
+                          "--stride 12 --seed 2025 --replicas 1 --out " + str(folder))
+    assert label == (f"pvae label {folder} --solver lbm --axis x,y,z --tensor --max-steps 2000 --tolerance 1e-06 "
+                     "--every 5")
     assert not (folder / "properties.csv").exists()
 
     # build=True runs the same pipeline (generate + LBM labels) into the profile's artifacts folder

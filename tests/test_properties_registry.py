@@ -3,13 +3,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pvae_lib.data.properties import PERMEABILITY_COLUMNS, POROSITY, PROPERTIES, property_values
+from pvae_lib.data.properties import (OFF_DIAGONAL_COLUMNS, PERMEABILITY_COLUMNS, POROSITY, PROPERTIES,
+                                     property_values, validate_properties)
 
 
 def test_registry_maps_names_to_the_authors_columns():
-    assert [p.column for p in PROPERTIES.values()] == [POROSITY, *PERMEABILITY_COLUMNS]
-    assert list(PROPERTIES) == ["n", "k11", "k22", "k33"]
+    assert [p.column for p in PROPERTIES.values()] == [POROSITY, *PERMEABILITY_COLUMNS, *OFF_DIAGONAL_COLUMNS]
+    assert list(PROPERTIES) == ["n", "k11", "k22", "k33", "k12", "k13", "k23"]
     assert PROPERTIES["k11"].label == "$K_{11}$ (l.u.²)" and PROPERTIES["n"].label == "$n^F$"
+
+
+def test_off_diagonal_columns_may_be_negative_but_not_missing_values():
+    table = pd.DataFrame({"case": [0, 1], POROSITY: [0.3, 0.4], "Permeability_x": [0.1, 0.2],
+                          "Permeability_xy": [-0.01, 0.02]})
+    assert validate_properties(table)["Permeability_xy"].tolist() == [-0.01, 0.02]
+    table.loc[1, "Permeability_xy"] = np.nan
+    with pytest.raises(ValueError, match="Permeability_xy"):
+        validate_properties(table)
+    table.loc[1, "Permeability_xy"] = 0.0
+    table.loc[0, "Permeability_x"] = -0.1  # a diagonal permeability is never negative
+    with pytest.raises(ValueError, match="negative"):
+        validate_properties(table)
 
 
 def test_property_values_reads_by_name_and_names_what_is_missing():

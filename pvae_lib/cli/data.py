@@ -92,9 +92,9 @@ def _generate_foam(args) -> int:
     config = FoamConfig(size=args.size, cell_size=args.cell_size, porosity=args.porosity)
     t0 = time.perf_counter()
     info = write_foam_dataset(args.out, config=config, strains=args.strains, sub_size=args.sub,
-                              stride=args.stride, seed=args.seed, overwrite=args.overwrite,
+                              stride=args.stride, seed=args.seed, replicas=args.replicas, overwrite=args.overwrite,
                               progress=not args.quiet)
-    print(f"wrote {info['n_samples']} sub-volumes of {args.sub}^3 from {len(info['strains'])} foam volumes to "
+    print(f"wrote {info['n_samples']} sub-volumes of {args.sub}^3 from {args.replicas} foam(s) x {len(info['strains'])} strains to "
           f"{args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -143,6 +143,9 @@ def _label(args) -> int:
         axes = parse_axes(args.axis)
     except ValueError:
         raise UsageError(f"--axis must be x, y, z or a list such as x,y,z; got {args.axis!r}") from None
+    if args.tensor and (args.solver != "lbm" or axes != (0, 1, 2)):
+        raise UsageError(f"--tensor needs --solver lbm --axis x,y,z (the three runs give the whole tensor); got "
+                         f"--solver {args.solver} --axis {args.axis}")
     data = open_dataset(folder, properties=False)
     config = None
     if args.solver == "lbm":
@@ -155,7 +158,7 @@ def _label(args) -> int:
         if out.is_file() else "nothing was saved")
     t0 = time.perf_counter()
     table = label_dataset(folder, solver=args.solver, axes=axes, output=args.output, every=args.every,
-                          workers=args.workers, lbm_config=config, limit=args.limit, progress=not args.quiet,
+                          workers=args.workers, lbm_config=config, tensor=args.tensor, limit=args.limit, progress=not args.quiet,
                           scheduler=args.scheduler, wait=args.wait, overwrite=args.overwrite,
                           quiet_tf=not getattr(args, "verbose", False))
     n = table.attrs.get("labelled", 0)
@@ -192,7 +195,9 @@ def register(subparsers) -> None:
                       help="uniaxial compressive strains in [0, 1) (along x), comma-separated")
     foam.add_argument("--sub", type=positive_int, default=32, help="sub-volume edge (voxels)")
     foam.add_argument("--stride", type=positive_int, default=32, help="stride between sub-volumes (voxels)")
-    foam.add_argument("--seed", type=int, required=True)
+    foam.add_argument("--seed", type=non_negative_int, required=True)
+    foam.add_argument("--replicas", type=positive_int, default=1,
+                      help="independent foams (each seen at every strain); foam r is drawn from (--seed, r)")
     foam.add_argument("--out", required=True)
     foam.add_argument("--overwrite", action="store_true", help="replace the dataset (and its labels) in --out")
     foam.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -209,6 +214,8 @@ def register(subparsers) -> None:
     lab.add_argument("folder", help="dataset folder from `pvae generate`")
     lab.add_argument("--solver", choices=("stokes2d", "lbm"), default="stokes2d")
     lab.add_argument("--axis", default="x", help="flow axes, e.g. x or x,y,z (x = array axis 0)")
+    lab.add_argument("--tensor", action="store_true", help="also the off-diagonal permeabilities K12, K13, K23 "
+                     "(--solver lbm --axis x,y,z; from the same three runs with periodic faces)")
     lab.add_argument("--output", default="properties.csv", help="table file name inside the folder")
     lab.add_argument("--every", type=positive_int, default=500, help="results per atomic checkpoint")
     lab.add_argument("--workers", type=positive_int, default=2, help="worker processes of the local Dask cluster "

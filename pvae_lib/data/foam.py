@@ -19,7 +19,8 @@ Figs. 18-20), which are not public. The model is deliberately simple and stated 
 
 Every compression state shows the *same* material: one tessellation in a reference box of
 length ``size / (1 - max strain)`` along x1; at strain ``ε`` the first ``size / (1 - ε)`` of it
-is compressed into the ``size``³ volume.
+is compressed into the ``size``³ volume. Several independent foams (``replicas``, like the
+paper's several specimens) come from one seed: foam ``r`` from :func:`foam_rng` ``(seed, r)``.
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ __all__ = [
     "voronoi_struts",
     "foam_distance_field",
     "generate_foams",
+    "foam_rng",
+    "generate_foam_replicas",
     "write_foam_dataset",
 ]
 
@@ -198,6 +201,31 @@ def generate_foams(config: FoamConfig | None = None, strains=PAPER_STRAINS, rng=
     return out
 
 
+def foam_rng(seed: int, replica: int = 0) -> np.random.Generator:
+    """Random generator of independent foam ``replica`` of a dataset with ``seed``.
+
+    Foam 0 uses ``default_rng(seed)`` (a one-foam dataset is the foam of ``seed``); foam
+    ``r >= 1`` uses ``default_rng((seed, r))``, an independent stream.
+    """
+    if int(replica) < 0:
+        raise ValueError(f"replica must be >= 0, got {replica}")
+    return np.random.default_rng(int(seed) if int(replica) == 0 else (int(seed), int(replica)))
+
+
+def generate_foam_replicas(config: FoamConfig | None = None, strains=PAPER_STRAINS, seed: int = 0,
+                           replicas: int = 1, progress: bool = False) -> list[FoamVolume]:
+    """``replicas`` independent foams, each at every strain: volume ``r * len(strains) + k`` is foam ``r`` at
+    ``strains[k]`` (:func:`generate_foams` with :func:`foam_rng` ``(seed, r)``)."""
+    from tqdm.auto import tqdm
+
+    if int(replicas) < 1:
+        raise ValueError(f"replicas must be >= 1 (CLI: --replicas), got {replicas}")
+    out = []
+    for r in tqdm(range(int(replicas)), desc="foam replicas", disable=not progress or int(replicas) == 1):
+        out += generate_foams(config, strains, rng=foam_rng(seed, r), progress=progress and int(replicas) == 1)
+    return out
+
+
 def write_foam_dataset(
     folder: str | os.PathLike,
     *,
@@ -206,13 +234,15 @@ def write_foam_dataset(
     sub_size: int = 32,
     stride: int = 32,
     seed: int = 0,
+    replicas: int = 1,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
     """Generate the foams, cut ``sub_size``³ sub-volumes with ``stride`` (Fig. 19), save a dataset.
 
     Writes ``images.npy`` (N, s, s, s), ``meta.json`` and ``samples.csv``
-    (``case, strain, volume, x0, y0, z0``: the compression state and the corner of each
+    (``case, strain, replica, volume, x0, y0, z0``: the compression state, the independent
+    foam, the volume index of :func:`generate_foam_replicas` and the corner of each
     sub-volume); ``pvae label`` copies these columns into ``properties.csv``.
 
     Returns
@@ -227,8 +257,8 @@ def write_foam_dataset(
     from .subvolumes import subvolume_origins
 
     config = config or FoamConfig()
-    rng = np.random.default_rng(seed)
-    foams = generate_foams(config, strains, rng=rng, progress=progress)
+    foams = generate_foam_replicas(config, strains, seed=seed, replicas=replicas, progress=progress)
+    n_strains = len(foams) // int(replicas)
     shape = foams[0].image.shape
     origins = subvolume_origins(shape, sub_size, stride)
     n = len(origins) * len(foams)
@@ -237,14 +267,16 @@ def write_foam_dataset(
         "generator": "pvae_lib.data.foam.write_foam_dataset",
         "config": asdict(config),
         "seed": int(seed),
+        "replicas": int(replicas),
         "sub_size": int(sub_size),
         "stride": int(stride),
-        "strains": [f.strain for f in foams],
+        "strains": [f.strain for f in foams[:n_strains]],
         "strut_radius": [f.radius for f in foams],
         "volume_porosity": [f.porosity for f in foams],
         "command": f"pvae generate foam --size {config.size} --cell-size {config.cell_size} "
-                   f"--porosity {config.porosity} --strains {','.join(str(f.strain) for f in foams)} "
-                   f"--sub {sub_size} --stride {stride} --seed {seed}",
+                   f"--porosity {config.porosity} --strains {','.join(str(f.strain) for f in foams[:n_strains])} "
+                   f"--sub {sub_size} --stride {stride} --seed {seed}"
+                   + (f" --replicas {int(replicas)}" if int(replicas) > 1 else ""),
     }
     rows = []
     s = int(sub_size)
@@ -253,7 +285,8 @@ def write_foam_dataset(
         for v, foam in enumerate(foams):
             for x0, y0, z0 in origins:
                 images[case] = foam.image[x0:x0 + s, y0:y0 + s, z0:z0 + s]
-                rows.append({"case": case, "strain": foam.strain, "volume": v, "x0": x0, "y0": y0, "z0": z0})
+                rows.append({"case": case, "strain": foam.strain, "replica": v // n_strains, "volume": v,
+                             "x0": x0, "y0": y0, "z0": z0})
                 case += 1
     write_text_atomic(Path(folder) / "samples.csv", pd.DataFrame(rows).to_csv(index=False))
     meta["n_samples"] = n

@@ -45,7 +45,7 @@ class FoamDataset:
         The authors' property table (``case, n_F, strain, ..., Permeability_x|y|z``), one row
         per image, same order.
     volumes : list of FoamVolume
-        The regenerated full foam volumes, one per strain.
+        The regenerated full foam volumes: volume ``r * len(strains) + k`` is foam ``r`` at strain ``k``.
     """
 
     images: np.ndarray
@@ -79,7 +79,7 @@ def default_foam_csv() -> Path:
 
 
 #: Settings ``foam_quick_properties.csv`` was made with (``data/README.md``: the quick profile).
-SHIPPED_FOAM = {"foam_volume_size": 96, "foam_subvolume_size": 32, "foam_stride": 32,
+SHIPPED_FOAM = {"foam_volume_size": 128, "foam_replicas": 7, "foam_subvolume_size": 32, "foam_stride": 32,
                 "foam_strains": (0.0, 0.15, 0.25, 0.35, 0.5), "foam_cells_per_subvolume": 2.0,
                 "foam_porosity": 0.85, "seed": 2025, "lbm_max_steps": 20_000, "lbm_tolerance": 1e-6}
 
@@ -87,7 +87,8 @@ SHIPPED_FOAM = {"foam_volume_size": 96, "foam_subvolume_size": 32, "foam_stride"
 def foam_settings(profile, seed: int | None = None) -> dict:
     """Everything the foam images and labels of ``profile`` depend on (keys of :data:`SHIPPED_FOAM`)."""
     d = profile.data
-    return {"foam_volume_size": int(d.foam_volume_size), "foam_subvolume_size": int(d.foam_subvolume_size),
+    return {"foam_volume_size": int(d.foam_volume_size), "foam_replicas": int(d.foam_replicas),
+            "foam_subvolume_size": int(d.foam_subvolume_size),
             "foam_stride": int(d.foam_stride), "foam_strains": tuple(float(s) for s in d.foam_strains),
             "foam_cells_per_subvolume": float(d.foam_cells_per_subvolume), "foam_porosity": float(d.foam_porosity),
             "seed": int(profile.seed if seed is None else seed), "lbm_max_steps": int(profile.lbm.max_steps),
@@ -107,7 +108,7 @@ def foam_run_dir(profile) -> Path:
 
 
 def _label_flags(profile) -> list[str]:
-    return ["--solver", "lbm", "--axis", "x,y,z", "--max-steps", str(int(profile.lbm.max_steps)),
+    return ["--solver", "lbm", "--axis", "x,y,z", "--tensor", "--max-steps", str(int(profile.lbm.max_steps)),
             "--tolerance", f"{float(profile.lbm.tolerance):g}"]
 
 
@@ -120,15 +121,14 @@ def foam_label_commands(profile, seed: int | None = None, folder=None) -> list[s
     strains = ",".join(f"{float(s):g}" for s in d.foam_strains)
     return [f"pvae generate foam --size {cfg.size} --cell-size {cfg.cell_size:g} --porosity {cfg.porosity:g} "
             f"--strains {strains} --sub {d.foam_subvolume_size} --stride {d.foam_stride} --seed {seed} "
-            f"--out {folder}",
+            f"--replicas {int(d.foam_replicas)} --out {folder}",
             f"pvae label {folder} " + " ".join(_label_flags(profile)) + " --every 5"]
 
 
 def _expected_rows(profile) -> int:
-    from .subvolumes import count_subvolumes
+    from ..profiles import foam_subvolume_count
 
-    d = profile.data
-    return count_subvolumes((d.foam_volume_size,) * 3, d.foam_subvolume_size, d.foam_stride) * len(d.foam_strains)
+    return foam_subvolume_count(profile)
 
 
 def _dataset_matches(folder: Path, profile, seed: int) -> bool | None:
@@ -145,7 +145,7 @@ def _dataset_matches(folder: Path, profile, seed: int) -> bool | None:
     except (OSError, ValueError):
         return False
     return (meta.get("config") == asdict(foam_config_from_profile(d)) and meta.get("seed") == seed
-            and meta.get("sub_size") == int(d.foam_subvolume_size) and meta.get("stride") == int(d.foam_stride)
+            and meta.get("replicas", 1) == int(d.foam_replicas) and meta.get("sub_size") == int(d.foam_subvolume_size) and meta.get("stride") == int(d.foam_stride)
             and [float(x) for x in meta.get("strains", [])] == [float(x) for x in d.foam_strains])
 
 
@@ -165,10 +165,10 @@ def build_foam_labels(profile, seed: int | None = None, folder=None, progress: b
     folder = Path(folder) if folder is not None else foam_run_dir(profile)
     if not _dataset_matches(folder, profile, seed):
         write_foam_dataset(folder, config=foam_config_from_profile(d), strains=tuple(d.foam_strains),
-                           sub_size=d.foam_subvolume_size, stride=d.foam_stride, seed=seed, overwrite=True,
-                           progress=progress)
-    label_dataset(folder, solver="lbm", axes=(0, 1, 2), every=5, workers=1, lbm_config=foam_label_config(profile),
-                  progress=progress)
+                           sub_size=d.foam_subvolume_size, stride=d.foam_stride, seed=seed,
+                           replicas=int(d.foam_replicas), overwrite=True, progress=progress)
+    label_dataset(folder, solver="lbm", axes=(0, 1, 2), tensor=True, every=5, workers=1,
+                  lbm_config=foam_label_config(profile), progress=progress)
     return folder / "properties.csv"
 
 
@@ -325,7 +325,7 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
         Sub-volumes in table order; their porosity equals the table's ``n_F`` (checked).
     """
     from ..profiles import get_profile
-    from .foam import generate_foams
+    from .foam import generate_foam_replicas
     from .properties import read_properties
 
     profile = profile or get_profile()
@@ -339,7 +339,7 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
     if missing:
         raise ValueError(f"the foam table lacks the columns {sorted(missing)}")
     strains = tuple(float(s) for s in section.foam_strains)
-    volumes = generate_foams(foam_config_from_profile(section), strains, rng=np.random.default_rng(seed),
-                             progress=progress)
+    volumes = generate_foam_replicas(foam_config_from_profile(section), strains, seed=seed,
+                                     replicas=int(section.foam_replicas), progress=progress)
     images = attach_subvolumes(volumes, table, section.foam_subvolume_size)
     return FoamDataset(images=images, properties=table, volumes=volumes)

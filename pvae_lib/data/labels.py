@@ -12,7 +12,10 @@ Two solvers:
     for general 3-D samples (foams), any axis. Seconds to minutes per sample.
 
 Values are in lattice units (l.u., voxel spacing squared); ``Permeability_x`` is K11 for
-flow along array axis 0.
+flow along array axis 0. With ``tensor=True`` (``pvae label --tensor``, LBM, 3-D samples, all
+three axes) the same three runs also give the off-diagonal components
+(:func:`pvae_lib.lbm.permeability.permeability_tensor`): ``Permeability_xy|xz|yz`` and
+``K_asymmetry`` (see :mod:`pvae_lib.data.properties`), at no extra cost with periodic boundaries.
 
 :func:`label_dataset` labels a dataset folder: resumable, locked against a second run on the
 same folder, with the solver and its settings stored next to the labels
@@ -42,11 +45,12 @@ import numpy as np
 import pandas as pd
 
 from ..images import normalize_axis
-from .properties import CASE, PERMEABILITY_COLUMNS, POROSITY, permeability_column, read_properties, write_properties
+from .properties import (ASYMMETRY, CASE, OFF_DIAGONAL_COLUMNS, PERMEABILITY_COLUMNS, POROSITY, permeability_column,
+                         read_properties, write_properties)
 from .synthetic import extrude
 
 __all__ = ["SOLVERS", "label_sample", "label_images", "label_dataset", "parse_axes", "label_settings",
-           "read_labels", "dask_client", "provenance_path", "lock_path"]
+           "label_columns", "read_labels", "dask_client", "provenance_path", "lock_path"]
 
 SOLVERS = ("stokes2d", "lbm")
 
@@ -72,8 +76,20 @@ def parse_axes(axes) -> tuple[int, ...]:
     return tuple(out)
 
 
+def label_columns(axes=(0,), tensor: bool = False) -> list[str]:
+    """Columns of a label table: ``case, n_F``, one permeability per axis (and the tensor's extra columns)."""
+    columns = [CASE, POROSITY, *map(permeability_column, parse_axes(axes))]
+    return columns + [*OFF_DIAGONAL_COLUMNS, ASYMMETRY] if tensor else columns
+
+
+def _check_tensor(solver: str, axes, tensor: bool) -> None:
+    if tensor and (solver != "lbm" or tuple(axes) != (0, 1, 2)):
+        raise ValueError(f"the full tensor (CLI: --tensor) needs --solver lbm and --axis x,y,z; got --solver {solver} "
+                         f"--axis {','.join('xyz'[a] for a in axes)}")
+
+
 def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length: int | None = None,
-                 lbm_config=None) -> dict:
+                 lbm_config=None, tensor: bool = False) -> dict:
     """Porosity and permeabilities of one sample.
 
     Parameters
@@ -88,6 +104,11 @@ def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length:
         Extrusion length for 2-D patterns (needed by the LBM; stokes2d ignores it).
     lbm_config : optional
         Passed to :func:`pvae_lib.lbm.permeability.permeability` as ``config``.
+    tensor : bool
+        Full tensor (``solver="lbm"``, ``axes=(0, 1, 2)``): the three runs of
+        :func:`~pvae_lib.lbm.permeability.permeability_tensor` give the diagonal (the same
+        values as three :func:`~pvae_lib.lbm.permeability.permeability` calls) and the
+        off-diagonal components.
 
     Returns
     -------
@@ -96,9 +117,21 @@ def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length:
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    _check_tensor(solver, parse_axes(axes), tensor)
     image = np.asarray(image, dtype=bool)
     out = {POROSITY: np.count_nonzero(image) / image.size}
     pattern = image.ndim == 2
+    if tensor:
+        from ..lbm.permeability import permeability_tensor
+
+        sample = extrude(image, extruded_length) if pattern else image
+        res = permeability_tensor(sample, config=lbm_config)
+        # the diagonal of the unsymmetrised tensor: exactly K_ii of a single run along i
+        out.update({permeability_column(i): float(res.K_raw[i, i]) for i in range(3)})
+        out.update({c: float(res.K[a, b]) for c, (a, b) in zip(OFF_DIAGONAL_COLUMNS, ((0, 1), (0, 2), (1, 2)))})
+        scale = float(np.max(np.diag(res.K_raw)))
+        out[ASYMMETRY] = float(np.max(np.abs(res.K_raw - res.K_raw.T)) / scale) if scale > 0 else 0.0
+        return out
     for axis in axes:
         if solver == "stokes2d":
             from ..stokes2d import stokes2d_permeability
@@ -117,9 +150,9 @@ def label_sample(image, *, solver: str = "stokes2d", axes=(0,), extruded_length:
     return out
 
 
-def _label_chunk(images: np.ndarray, solver: str, axes, extruded_length, lbm_config) -> list[dict]:
-    return [label_sample(im, solver=solver, axes=axes, extruded_length=extruded_length, lbm_config=lbm_config)
-            for im in images]
+def _label_chunk(images: np.ndarray, solver: str, axes, extruded_length, lbm_config, tensor=False) -> list[dict]:
+    return [label_sample(im, solver=solver, axes=axes, extruded_length=extruded_length, lbm_config=lbm_config,
+                         tensor=tensor) for im in images]
 
 
 def _chunks(n: int, size: int):
@@ -215,14 +248,15 @@ def lock_path(folder, output: str = "properties.csv") -> Path:
     return Path(folder) / f".{output}.lock"
 
 
-def label_settings(solver: str = "stokes2d", axes=(0,), lbm_config=None) -> dict:
+def label_settings(solver: str = "stokes2d", axes=(0,), lbm_config=None, tensor: bool = False) -> dict:
     """What determines the labels: solver, axes and solver settings (stored with the labels).
 
     Returns
     -------
     dict
-        ``{"solver", "axes", "settings"}``; for ``"lbm"`` the settings are every field of
-        the :class:`~pvae_lib.lbm.config.LBMConfig` used, for ``"stokes2d"`` its boundary.
+        ``{"solver", "axes", "settings"}`` (and ``"tensor": True`` for a full-tensor table);
+        for ``"lbm"`` the settings are every field of the :class:`~pvae_lib.lbm.config.LBMConfig`
+        used, for ``"stokes2d"`` its boundary.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS} (CLI: --solver), got {solver!r}")
@@ -232,11 +266,17 @@ def label_settings(solver: str = "stokes2d", axes=(0,), lbm_config=None) -> dict
         settings = dataclasses.asdict(lbm_config if lbm_config is not None else LBMConfig())
     else:
         settings = {"boundary": "periodic"}
-    return {"solver": solver, "axes": ["xyz"[a] for a in parse_axes(axes)], "settings": settings}
+    out = {"solver": solver, "axes": ["xyz"[a] for a in parse_axes(axes)], "settings": settings}
+    if tensor:
+        _check_tensor(solver, parse_axes(axes), tensor)
+        out["tensor"] = True
+    return out
 
 
 def _describe(settings: dict) -> str:
     text = f"--solver {settings.get('solver')} --axis {','.join(settings.get('axes', []))}"
+    if settings.get("tensor"):
+        text += " --tensor"
     if settings.get("solver") == "lbm":
         text += " with LBM settings " + ", ".join(f"{k}={v}" for k, v in sorted(settings["settings"].items()))
     return text
@@ -244,10 +284,10 @@ def _describe(settings: dict) -> str:
 
 def _check_settings(stored: dict, wanted: dict, csv_path: Path, json_path: Path) -> None:
     """Refuse to resume a label table made with other settings."""
-    keys = ("solver", "axes", "settings")
-    if all(stored.get(k) == wanted[k] for k in keys):
+    keys = ("solver", "axes", "settings", "tensor")
+    if all(stored.get(k, False) == wanted.get(k, False) for k in keys):
         return
-    diff = [k for k in keys if stored.get(k) != wanted[k]]
+    diff = [k for k in keys if stored.get(k, False) != wanted.get(k, False)]
     detail = ""
     if "settings" in diff and stored.get("solver") == wanted["solver"]:
         old, new = stored.get("settings") or {}, wanted["settings"]
@@ -349,18 +389,19 @@ def dask_client(scheduler: str | None = None, workers: int = 2, client=None):
         cluster.close()
 
 
-def _label_task(images, cases, solver, axes, extruded_length, lbm_config, quiet_tf=True) -> list[dict]:
+def _label_task(images, cases, solver, axes, extruded_length, lbm_config, quiet_tf=True, tensor=False) -> list[dict]:
     """One Dask task: label ``images`` (cases ``cases``); returns rows with their case."""
     if solver == "lbm":
         from ..runtime import import_tensorflow
 
         import_tensorflow(quiet=quiet_tf)
     return [{CASE: int(c), **label_sample(im, solver=solver, axes=axes, extruded_length=extruded_length,
-                                          lbm_config=lbm_config)}
+                                          lbm_config=lbm_config, tensor=tensor)}
             for c, im in zip(cases, np.asarray(images))]
 
 
-def _dask_rows(client, images, todo, *, task_size, solver, axes, extruded_length, lbm_config, quiet_tf):
+def _dask_rows(client, images, todo, *, task_size, solver, axes, extruded_length, lbm_config, quiet_tf,
+               tensor=False):
     """Yield the rows of finished tasks (in completion order) from a Dask cluster.
 
     At most a few tasks per worker thread are in flight, so the images sent to the cluster
@@ -373,7 +414,7 @@ def _dask_rows(client, images, todo, *, task_size, solver, axes, extruded_length
 
     def submit(sub):
         return client.submit(_label_task, np.asarray(images[sub]), sub, solver, axes, extruded_length, lbm_config,
-                             quiet_tf, pure=False)
+                             quiet_tf, tensor, pure=False)
 
     inflight = {submit(sub) for sub in itertools.islice(blocks, 2 * threads + 1)}
     done = as_completed(list(inflight))
@@ -393,11 +434,11 @@ def _dask_rows(client, images, todo, *, task_size, solver, axes, extruded_length
             client.cancel(list(inflight))
 
 
-def _serial_rows(images, todo, *, block, solver, axes, extruded_length, lbm_config):
+def _serial_rows(images, todo, *, block, solver, axes, extruded_length, lbm_config, tensor=False):
     for a, b in _chunks(todo.size, block):
         sub = todo[a:b]
         yield [{CASE: int(c), **r} for c, r in
-               zip(sub, _label_chunk(np.asarray(images[sub]), solver, axes, extruded_length, lbm_config))]
+               zip(sub, _label_chunk(np.asarray(images[sub]), solver, axes, extruded_length, lbm_config, tensor))]
 
 
 def label_dataset(
@@ -409,6 +450,7 @@ def label_dataset(
     every: int = 500,
     workers: int = 2,
     lbm_config=None,
+    tensor: bool = False,
     limit: int | None = None,
     progress: bool = True,
     scheduler: str | None = None,
@@ -448,6 +490,9 @@ def label_dataset(
         Worker processes of the local Dask cluster (>= 1; 1 = no cluster).
     lbm_config : LBMConfig, optional
         Settings of the LBM (default ``LBMConfig()``).
+    tensor : bool
+        Also the off-diagonal components (``--solver lbm --axis x,y,z`` only; CLI: ``--tensor``):
+        columns ``Permeability_xy|xz|yz`` and ``K_asymmetry`` (:func:`label_sample`).
     limit : int, optional
         Label only the first ``limit`` cases (>= 1; e.g. an LBM check of a large set).
     scheduler : str, optional
@@ -485,7 +530,7 @@ def label_dataset(
     if limit is not None and int(limit) < 1:
         raise ValueError(f"limit must be >= 1 (CLI: --limit), got {limit}")
     axes = parse_axes(axes)
-    wanted = label_settings(solver, axes, lbm_config)
+    wanted = label_settings(solver, axes, lbm_config, tensor)
     folder = Path(folder)
     data = open_dataset(folder, properties=False)
     pattern = data.images.ndim == 3
@@ -505,7 +550,7 @@ def label_dataset(
                                  "extruded samples, use --solver lbm") from None
     path = folder / output
     settings_path = provenance_path(folder, output)
-    columns = [CASE, POROSITY, *map(permeability_column, axes)]
+    columns = label_columns(axes, tensor)
     n_total = len(data) if limit is None else min(int(limit), len(data))
     try:
         lock = exclusive_lock(lock_path(folder, output), wait=wait, info=f"labelling {path} ({solver})")
@@ -571,10 +616,11 @@ def label_dataset(
                 threads = sum(dask.nthreads().values()) or 1
                 size = 1 if solver == "lbm" else max(1, min(int(every), 200, math.ceil(todo.size / (4 * threads))))
                 results = _dask_rows(dask, data.images, todo, task_size=size, solver=solver, axes=axes,
-                                     extruded_length=data.extruded_length, lbm_config=lbm_config, quiet_tf=quiet_tf)
+                                     extruded_length=data.extruded_length, lbm_config=lbm_config, quiet_tf=quiet_tf,
+                                     tensor=tensor)
             else:
                 results = _serial_rows(data.images, todo, block=max(1, int(every)), solver=solver, axes=axes,
-                                       extruded_length=data.extruded_length, lbm_config=lbm_config)
+                                       extruded_length=data.extruded_length, lbm_config=lbm_config, tensor=tensor)
             try:
                 for rows in results:
                     state["pending"].extend(rows)

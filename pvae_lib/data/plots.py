@@ -18,6 +18,7 @@ __all__ = [
     "plot_strain_trends",
     "plot_foam_slices",
     "plot_property_strips",
+    "plot_tensor_against_strain",
     "plot_volume_reconstructions",
     "plot_latent_strains",
     "plot_walk_properties",
@@ -171,6 +172,50 @@ def plot_property_strips(table, strain, strains, rng):
         ax.set(xlabel="strain", ylabel=label)
         if col != PROPERTIES["n"].column:
             ax.set_yscale("log")
+    return fig
+
+
+def plot_tensor_against_strain(table, strain, strains):
+    """The permeability tensor against strain: anisotropy (left) and off-diagonal terms (right).
+
+    Left: medians (with the 25-75 % band) of K11 / K22, K11 / K33 and K22 / K33 per strain.
+    Right: K12, K13, K23 over the mean diagonal term of each sub-volume, box plots per strain.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame with ``Permeability_x|y|z`` and ``Permeability_xy|xz|yz`` (a full-tensor table)
+    strain : (N,) strain of each row; strains : the strain levels (x axis)
+    """
+    plt = _plt()
+    col = {k: PROPERTIES[k].column for k in ("k11", "k22", "k33", "k12", "k13", "k23")}
+    strain = np.asarray(strain)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.2), constrained_layout=True)
+    x = np.arange(len(strains))
+    for a, b in (("k11", "k22"), ("k11", "k33"), ("k22", "k33")):
+        ratio = (table[col[a]] / table[col[b]]).to_numpy()
+        q = np.array([np.percentile(ratio[strain == eps], [25, 50, 75]) for eps in strains])
+        label = f"{PROPERTIES[a].symbol} / {PROPERTIES[b].symbol}"
+        left.plot(x, q[:, 1], "o-", label=label)
+        left.fill_between(x, q[:, 0], q[:, 2], alpha=0.2)
+    left.axhline(1.0, color="0.5", lw=0.8)
+    left.set_xticks(x, [f"{e:.0%}" for e in strains])
+    left.set(xlabel="strain", ylabel="ratio (median, 25-75 %)")
+    left.legend(fontsize="small")
+    mean_diag = table[[col["k11"], col["k22"], col["k33"]]].mean(axis=1).to_numpy()
+    width = 0.25
+    for i, k in enumerate(("k12", "k13", "k23")):
+        rel = table[col[k]].to_numpy() / mean_diag
+        groups = [rel[strain == eps] for eps in strains]
+        box = right.boxplot(groups, positions=x + (i - 1) * width, widths=0.8 * width, showfliers=False,
+                            patch_artist=True)
+        for patch in box["boxes"]:
+            patch.set_facecolor(f"C{i}")
+            patch.set_alpha(0.5)
+        right.plot([], [], "s", color=f"C{i}", alpha=0.5, label=f"{PROPERTIES[k].symbol} / mean $K_{{ii}}$")
+    right.axhline(0.0, color="0.5", lw=0.8)
+    right.set_xticks(x, [f"{e:.0%}" for e in strains])
+    right.set(xlabel="strain", ylabel="off-diagonal / mean diagonal")
+    right.legend(fontsize="small")
     return fig
 
 

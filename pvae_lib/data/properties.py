@@ -3,7 +3,10 @@
 One row per sample. ``case`` is the sample's index in the dataset's image array, ``n_F`` its
 porosity (paper Eq. 1, dimensionless) and ``Permeability_x|y|z`` the diagonal intrinsic
 permeabilities K11, K22, K33 in lattice units (l.u., pixel spacing squared), x = array axis 0.
-Extra columns (e.g. ``strain``, ``n_pores``) are kept as they are.
+A full-tensor table (``pvae label --tensor``) adds the off-diagonal components
+``Permeability_xy|xz|yz`` (K12, K13, K23 of the symmetric tensor, may be negative) and
+``K_asymmetry``, the largest ``|K_ij - K_ji|`` of the unsymmetrised tensor relative to its
+largest diagonal component (a measure of the solver's error). Extra columns (e.g. ``strain``, ``n_pores``) are kept as they are.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ __all__ = [
     "CASE",
     "POROSITY",
     "PERMEABILITY_COLUMNS",
+    "OFF_DIAGONAL_COLUMNS",
+    "ASYMMETRY",
     "Property",
     "PROPERTIES",
     "property_values",
@@ -33,6 +38,10 @@ __all__ = [
 CASE = "case"
 POROSITY = "n_F"
 PERMEABILITY_COLUMNS = ("Permeability_x", "Permeability_y", "Permeability_z")
+#: Off-diagonal components K12, K13, K23 of a full-tensor table (symmetric part, l.u.²; any sign).
+OFF_DIAGONAL_COLUMNS = ("Permeability_xy", "Permeability_xz", "Permeability_yz")
+#: Relative asymmetry of the unsymmetrised tensor of a full-tensor table (dimensionless).
+ASYMMETRY = "K_asymmetry"
 
 
 @dataclass(frozen=True)
@@ -59,12 +68,16 @@ class Property:
 
 
 #: The properties of the book, by name: porosity (paper Eq. 1) and the diagonal intrinsic
-#: permeabilities K11, K22, K33 for flow along array axes 0, 1, 2.
+#: permeabilities K11, K22, K33 for flow along array axes 0, 1, 2, and the off-diagonal
+#: components K12, K13, K23 of a full-tensor table.
 PROPERTIES = {p.name: p for p in (
     Property("n", POROSITY, "$n^F$", ""),
     Property("k11", PERMEABILITY_COLUMNS[0], "$K_{11}$", "l.u.²"),
     Property("k22", PERMEABILITY_COLUMNS[1], "$K_{22}$", "l.u.²"),
     Property("k33", PERMEABILITY_COLUMNS[2], "$K_{33}$", "l.u.²"),
+    Property("k12", OFF_DIAGONAL_COLUMNS[0], "$K_{12}$", "l.u.²"),
+    Property("k13", OFF_DIAGONAL_COLUMNS[1], "$K_{13}$", "l.u.²"),
+    Property("k23", OFF_DIAGONAL_COLUMNS[2], "$K_{23}$", "l.u.²"),
 )}
 
 
@@ -104,7 +117,7 @@ def validate_properties(
     """Check a property table and return it (``case`` as int, sorted by ``case``).
 
     Checks: columns ``case`` and ``n_F`` exist; no NaN/Inf in ``n_F`` or permeability
-    columns; ``0 < n_F < 1``; permeabilities ``>= 0``; ``case`` unique integers; with
+    columns (off-diagonal ones included); ``0 < n_F < 1``; diagonal permeabilities ``>= 0``; ``case`` unique integers; with
     ``n_images``, every case lies in ``[0, n_images)``; with ``images`` (array-like indexed
     by case, ``True`` = pore), each row's ``n_F`` equals the image's porosity within
     ``porosity_tol``.
@@ -118,8 +131,9 @@ def validate_properties(
     for column in (CASE, POROSITY):
         if column not in df.columns:
             raise ValueError(f"{source}: missing column {column!r} (columns: {list(df.columns)})")
+    signed = [c for c in (*OFF_DIAGONAL_COLUMNS, ASYMMETRY) if c in df.columns]
     numeric = [POROSITY, *[c for c in PERMEABILITY_COLUMNS if c in df.columns]]
-    for column in numeric:
+    for column in numeric + signed:
         values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
@@ -176,8 +190,9 @@ def read_properties(path: str | os.PathLike, *, n_images: int | None = None, ima
 def write_properties(table: pd.DataFrame, path: str | os.PathLike, *, validate: bool = True) -> Path:
     """Write a property table as CSV atomically (floats round-trip exactly), validated first."""
     df = validate_properties(table, source=str(path)) if validate else table
-    columns = [CASE, POROSITY] + [c for c in df.columns if c not in (CASE, POROSITY, *PERMEABILITY_COLUMNS)]
-    columns += [c for c in PERMEABILITY_COLUMNS if c in df.columns]
+    tensor = (*PERMEABILITY_COLUMNS, *OFF_DIAGONAL_COLUMNS, ASYMMETRY)
+    columns = [CASE, POROSITY] + [c for c in df.columns if c not in (CASE, POROSITY, *tensor)]
+    columns += [c for c in tensor if c in df.columns]
     buffer = io.StringIO()
     df[columns].to_csv(buffer, index=False)  # shortest repr: floats round-trip exactly
     return write_text_atomic(path, buffer.getvalue())

@@ -1,12 +1,14 @@
-"""The 3-D pVAE of the foam study (paper Section 5.2), trained once and cached.
+"""The 3-D pVAE of the foam study (paper Section 5.2), trained once and cached (or shipped).
 
-The foam dataset is tiny (135 labelled sub-volumes in the quick profile), so the pVAE is
-shrunk for it: :func:`foam_pvae_section` derives a :class:`~pvae_lib.profiles.PVAESection`
-from the profile's (smaller latent space and filters in the ``quick`` profile, no augmentation
-because flips and transposes swap K11, K22 and K33). :func:`get_trained_foam_pvae` trains it with
-:func:`~pvae_lib.models.training.train_pvae` (80/10/10 split with the profile seed) and saves
-model + test predictions in ``artifacts_dir(profile.name, "models")`` under a key of every
-training setting and a fingerprint of the data, so a second call only loads.
+:func:`foam_pvae_section` derives its :class:`~pvae_lib.profiles.PVAESection` from the
+profile's (``quick``: latent 32, base filters 8, the lateral-symmetry augmentation of
+:mod:`pvae_lib.data.symmetry`; see :data:`~pvae_lib.profiles.QUICK_FOAM_PVAE`).
+:func:`get_trained_foam_pvae` trains it with :func:`~pvae_lib.models.training.train_pvae`
+(80/10/10 split with the profile seed) and saves model + test predictions in
+``artifacts_dir(profile.name, "models")`` under a key of every training setting and a
+fingerprint of the data (:func:`foam_model_key`), so a second call only loads; the quick
+profile's model ships with the package (:mod:`pvae_lib.models.shipped`) and is restored
+from there when its key matches. ``python -m pvae_lib.models.foam`` trains it from the shell.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from .zoo import save_model_atomic
 if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
     from .pvae import PVAE
 
-__all__ = ["FoamPVAE", "foam_pvae_section", "get_trained_foam_pvae"]
+__all__ = ["FoamPVAE", "foam_pvae_section", "foam_model_key", "foam_cache_paths", "get_trained_foam_pvae",
+           "load_foam_training_data"]
 
 FOAM_PROPERTIES = ("n", "k11", "k22", "k33")
 
@@ -47,6 +50,8 @@ class FoamPVAE:
     epochs: dict
     best_epochs: dict  # epoch (1-based) of the lowest val_loss per stage: the restored checkpoint
     loaded: bool
+    source: str = "trained"  # "trained" (here, from scratch) or "shipped" (pvae_lib.models.shipped)
+    provenance: dict = dataclasses.field(default_factory=dict)  # of a shipped model: command, machine, date
 
 
 def foam_pvae_section(profile=None):
@@ -65,9 +70,59 @@ def foam_pvae_section(profile=None):
     return cap_counts(sec, "pvae") if profile.smoke else sec
 
 
+def load_foam_training_data(profile=None, progress: bool = False):
+    """The foam dataset of the profile and its ``(N, 4)`` targets ``(n, K11, K22, K33)``: what the foam pVAE trains on."""
+    from ..data.foam_dataset import load_foam_dataset
+
+    data = load_foam_dataset(profile or get_profile(), progress=progress, build=True)
+    return data, data.values(FOAM_PROPERTIES)
+
+
+def foam_model_key(images, properties, profile=None, section=None, names=FOAM_PROPERTIES) -> dict:
+    """Cache key of the foam pVAE: every training setting, the seed, the names and the data's fingerprint."""
+    profile = profile or get_profile()
+    section = section or foam_pvae_section(profile)
+    return {"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
+            "data": data_fingerprint(images, properties)}
+
+
+def foam_cache_paths(key: dict, profile=None) -> dict:
+    """Cache files of the foam pVAE with ``key``: ``{"keras", "test", "info"}`` -> path (named by the key's digest)."""
+    profile = profile or get_profile()
+    folder = artifacts_dir(profile.name, "models")
+    digest = key_digest(key, 12)
+    return {kind: folder / f"foam_pvae_{digest}{ext}" for kind, ext in
+            (("keras", ".keras"), ("test", ".npz"), ("info", ".json"))}
+
+
+def _restore_shipped_foam(profile, key, paths) -> bool:
+    """Copy the shipped foam pVAE into the cache files ``paths`` if it was trained under ``key``."""
+    import shutil
+
+    from .shipped import MODEL_FILES, model_provenance, shipped_enabled, shipped_is_current, shipped_models_dir
+
+    if not shipped_enabled() or not shipped_is_current(profile.name, "foam_pvae", key):
+        return False
+    src = shipped_models_dir(profile.name)
+    keras_file, test_file, info_file = MODEL_FILES["foam_pvae"]
+    paths["keras"].parent.mkdir(parents=True, exist_ok=True)
+    for f, dest in ((keras_file, paths["keras"]), (test_file, paths["test"])):
+        with atomic_path(dest, suffix=dest.suffix) as tmp:
+            shutil.copyfile(src / f, tmp)
+    info = json.loads((src / info_file).read_text(encoding="utf-8"))
+    write_json_atomic(paths["info"], {**info, "source": "shipped",
+                                      "provenance": model_provenance(profile.name, "foam_pvae")})
+    return True
+
+
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,
                           print_every: int = 10, retrain: bool = False) -> FoamPVAE:
-    """Load the cached foam pVAE for these data and settings, or train and cache it.
+    """Load the foam pVAE for these data and settings (cache, then the shipped model), or train and cache it.
+
+    The quick profile's foam pVAE ships with the package (:mod:`pvae_lib.models.shipped`:
+    ``python -m pvae_lib.models.shipped --profile quick`` trains it); it is used only when its
+    key (:func:`foam_model_key`) equals the one computed here, and ``PVAE_SHIPPED_MODELS=0``
+    trains from scratch instead (a cached copy of the shipped model is then ignored too).
 
     Parameters
     ----------
@@ -81,25 +136,27 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
     import keras
 
     from .pvae import PVAE  # noqa: F401 - registers the class for loading
+    from .shipped import shipped_enabled
     from .training import train_pvae
 
     profile = profile or get_profile()
     section = section or foam_pvae_section(profile)
-    if section.augment:
-        raise ValueError("augmentation flips/transposes the foams and swaps K11, K22, K33; set augment=False")
-    key = {"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
-           "data": data_fingerprint(images, properties)}
-    digest = key_digest(key, 12)
-    folder = artifacts_dir(profile.name, "models")
-    path, info_path, npz_path = (folder / f"foam_pvae_{digest}{ext}" for ext in (".keras", ".json", ".npz"))
-    with file_lock(folder / ".foam_pvae.lock"):
-        if not retrain and path.is_file() and info_path.is_file() and npz_path.is_file():
-            info = json.loads(info_path.read_text(encoding="utf-8"))
+    key = foam_model_key(images, properties, profile, section, names)
+    paths = foam_cache_paths(key, profile)
+    path, info_path, npz_path = paths["keras"], paths["info"], paths["test"]
+    with file_lock(path.parent / ".foam_pvae.lock"):
+        info = _read_json(info_path) if not retrain else None
+        if info is not None and info.get("source") == "shipped" and not shipped_enabled():
+            info = None  # the switch asks for a model trained here
+        if info is None and not retrain and _restore_shipped_foam(profile, key, paths):
+            info = _read_json(info_path)
+        if info is not None and path.is_file() and npz_path.is_file():
             arrays = np.load(npz_path)
             split = {k: arrays[f"split_{k}"] for k in ("train", "val", "test")}
             model = keras.saving.load_model(path, safe_mode=True)
             return FoamPVAE(model, info["r2"], split, arrays["y_test"], arrays["y_pred"], info["train_time_s"],
-                            info["epochs"], info["best_epochs"], loaded=True)
+                            info["epochs"], info["best_epochs"], loaded=True, source=info.get("source", "trained"),
+                            provenance=info.get("provenance", {}))
         res = train_pvae(images, properties, names=names, profile=profile, section=section, seed=profile.seed,
                          print_every=print_every)
         train_time = float(sum(s.train_time_s for s in res.stages.values()))
@@ -110,6 +167,70 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
         with atomic_path(npz_path, suffix=".npz") as tmp:
             np.savez(tmp, y_test=res.y_test, y_pred=res.y_pred,
                      **{f"split_{k}": np.asarray(v) for k, v in res.split.items()})
+        from ..runtime import runtime_summary
+
         write_json_atomic(info_path, {"key": key, "r2": res.r2, "train_time_s": train_time, "epochs": epochs,
-                                      "best_epochs": best})
-        return FoamPVAE(res.model, res.r2, res.split, res.y_test, res.y_pred, train_time, epochs, best, loaded=False)
+                                      "best_epochs": best, "runtime": runtime_summary()})
+        return FoamPVAE(res.model, res.r2, res.split, res.y_test, res.y_pred, train_time, epochs, best, loaded=False,
+                        source="trained", provenance={})
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+#: the command that trains (or loads) the foam pVAE of a profile into the build's cache, with oneDNN on
+FOAM_COMMAND = "PVAE_ONEDNN=1 python -m pvae_lib.models.foam --profile {profile}"
+
+
+def train_foam_in_subprocess(profile_name: str, retrain: bool = False, progress: bool = True) -> None:
+    """Run :data:`FOAM_COMMAND` in a fresh process (oneDNN on, as in the foam chapter).
+
+    oneDNN is chosen when TensorFlow starts; the synthetic models of the same shipping run train
+    with it off, so the foam pVAE trains in its own process. Raises ``RuntimeError`` if it fails.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PVAE_ONEDNN": "1"}
+    for name in ("TF_ENABLE_ONEDNN_OPTS",):  # written by this process's pvae_lib import: let the child choose
+        env.pop(name, None)
+    cmd = [sys.executable, "-m", "pvae_lib.models.foam", "--profile", profile_name]
+    cmd += ["--retrain"] * bool(retrain) + ["--quiet"] * (not progress)
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise RuntimeError(f"training the foam pVAE failed: {' '.join(cmd)}")
+
+
+def main(argv=None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m pvae_lib.models.foam",
+                                     description="Train (or load from the build's cache) the foam pVAE of a profile "
+                                                 "on its labelled foam sub-volumes. Run it with PVAE_ONEDNN=1, as the "
+                                                 "foam chapter does.")
+    parser.add_argument("--profile", default=None, help="profile name (default: $PVAE_PROFILE or quick)")
+    parser.add_argument("--retrain", action="store_true", help="train even if the cache holds the model")
+    parser.add_argument("--quiet", action="store_true", help="no training progress")
+    args = parser.parse_args(argv)
+    from ..profiles import PROFILE_NAMES
+
+    try:
+        profile = get_profile(args.profile)
+    except (ValueError, KeyError) as exc:
+        print(f"error: --profile: {exc} (known: {', '.join(PROFILE_NAMES)})", file=sys.stderr)
+        return 2
+    data, targets = load_foam_training_data(profile, progress=not args.quiet)
+    res = get_trained_foam_pvae(data.images, targets, profile, print_every=0 if args.quiet else 5,
+                                retrain=args.retrain)
+    r2 = ", ".join(f"{k} {v:.4f}" for k, v in res.r2.items())
+    print(f"foam pVAE ({'loaded' if res.loaded else 'trained'}, {res.train_time_s:.0f} s of training): test R² {r2}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

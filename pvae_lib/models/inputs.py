@@ -9,12 +9,17 @@ reflections of the cross-section. So every labelled pattern gives eight exactly 
 samples (``tests/test_models_inputs.py`` checks this against the exact solver). The
 augmentation draws one of the eight elements per sample and epoch from seeded ``tf.data``
 random streams, so a run is repeatable.
+
+3-D samples (the foams, compressed along x1) get the same eight elements acting on the lateral
+axes x2, x3 (:mod:`pvae_lib.data.symmetry`). They leave n and K11 unchanged and swap K22 and
+K33 on the odd quarter turns: ``make_dataset(..., swap=(i, j))`` swaps target columns ``i`` and
+``j`` with the image, so the labels stay exact.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["D4_SIZE", "d4_transform", "d4_orbit", "make_dataset", "symmetric_properties"]
+__all__ = ["D4_SIZE", "d4_transform", "d4_orbit", "make_dataset", "symmetric_properties", "lateral_swap"]
 
 #: number of elements of the symmetry group of the square
 D4_SIZE = 8
@@ -66,15 +71,43 @@ def symmetric_properties(predict, images, batch_size: int = 256) -> np.ndarray:
     return total / D4_SIZE
 
 
+def lateral_swap(names):
+    """The target columns the lateral symmetries of a volume exchange: ``(i_k22, i_k33)``, or None.
+
+    Raises ``ValueError`` for targets the augmentation cannot transform exactly: K22 without
+    K33 (or the reverse), or an off-diagonal component (their signs change with reflections).
+    """
+    names = list(names)
+    bad = sorted(set(names) - {"n", "k11", "k22", "k33"})
+    if bad or (("k22" in names) != ("k33" in names)):
+        raise ValueError(f"the lateral symmetries change {bad or ['k22', 'k33']} in a way the augmentation does not "
+                         f"model (properties {names}); set augment=False or train on n, k11, k22 and k33")
+    return (names.index("k22"), names.index("k33")) if "k22" in names else None
+
+
 def _tf_d4(image, k):
-    """TensorFlow version of :func:`d4_transform` for one image (H, W, C) and a scalar int ``k``."""
+    """TensorFlow version of :func:`d4_transform` for one image (H, W, C), or of
+    :func:`pvae_lib.data.symmetry.apply_lateral_symmetry` for one volume (D, H, W, C); ``k`` a scalar int."""
     import tensorflow as tf
 
-    rotated = tf.image.rot90(image, k=tf.math.floormod(k, 4))
-    return tf.cond(k >= 4, lambda: tf.reverse(rotated, axis=[1]), lambda: rotated)
+    rotated = tf.image.rot90(image, k=tf.math.floormod(k, 4))  # a volume rotates as a batch of D slices
+    axis = 1 if image.shape.rank == 3 else 2
+    return tf.cond(k >= 4, lambda: tf.reverse(rotated, axis=[axis]), lambda: rotated)
 
 
-def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, augment: bool = False):
+def _tf_swap(y, k, swap):
+    """Targets of a sample turned by ``k``: columns ``swap`` exchanged on odd quarter turns."""
+    import tensorflow as tf
+
+    if swap is None:
+        return y
+    perm = list(range(int(y.shape[-1])))
+    perm[swap[0]], perm[swap[1]] = perm[swap[1]], perm[swap[0]]
+    return tf.cond(tf.math.floormod(k, 2) == 1, lambda: tf.gather(y, perm, axis=-1), lambda: y)
+
+
+def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, augment: bool = False,
+                 swap=None):
     """``tf.data`` pipeline of float32 images (channel axis added) [and targets], batched, prefetched.
 
     Parameters
@@ -86,8 +119,12 @@ def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: i
     shuffle : bool
         Reshuffle every epoch with a seeded order (repeatable for a given ``seed``).
     augment : bool
-        Apply one random element of D4 per sample and epoch (2-D square images only): exact
-        for targets that D4 leaves unchanged, such as n and the extrusion-axis K11.
+        Apply one random element of D4 per sample and epoch: to square 2-D images (exact for
+        targets that D4 leaves unchanged, such as n and the extrusion-axis K11), or to the
+        lateral axes of 3-D volumes (D, H, W) with H = W (exact for n and K11, and for K22,
+        K33 with ``swap``).
+    swap : (int, int), optional
+        Target columns exchanged by the odd quarter turns (K22 and K33 of a volume).
     """
     import tensorflow as tf
 
@@ -96,8 +133,12 @@ def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: i
         x = (x > 0.5).astype(np.uint8)
     if x.ndim in (3, 4) and x.shape[-1] != 1:
         x = x[..., None]
-    if augment and (x.ndim != 4 or x.shape[1] != x.shape[2]):
-        raise ValueError(f"augment is implemented for square 2-D images only, got image shape {x.shape[1:-1]}")
+    square = (x.ndim == 4 and x.shape[1] == x.shape[2]) or (x.ndim == 5 and x.shape[2] == x.shape[3])
+    if augment and not square:
+        raise ValueError(f"augment needs square 2-D images or volumes with equal axes 1 and 2, got image shape "
+                         f"{x.shape[1:-1]}")
+    if swap is not None and (y is None or len(set(swap)) != 2 or not all(0 <= int(i) < np.shape(y)[-1] for i in swap)):
+        raise ValueError(f"swap must name two different target columns, got {swap}")
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y, dtype=np.float32)))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -108,7 +149,7 @@ def make_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: i
         if y is None:
             ds = ds.map(lambda a, k: _tf_d4(a, k))
         else:
-            ds = ds.map(lambda ab, k: (_tf_d4(ab[0], k), ab[1]))
+            ds = ds.map(lambda ab, k: (_tf_d4(ab[0], k), _tf_swap(ab[1], k, swap)))
     ds = ds.batch(batch_size)
     if y is None:
         ds = ds.map(lambda a: tf.cast(a, tf.float32))

@@ -139,19 +139,29 @@ def build_decoder(output_shape, latent_dim: int, base_filters: int = 32, k: floa
 REGRESSOR_UNITS = (16, 16, 4)
 
 
-def build_regressor(latent_dim: int, n_properties: int, units=REGRESSOR_UNITS) -> keras.Model:
+#: activations of the regressor's output layer: Table 2's ReLU, or none
+REGRESSOR_OUTPUTS = ("relu", "linear")
+
+
+def build_regressor(latent_dim: int, n_properties: int, units=REGRESSOR_UNITS, output: str = "relu") -> keras.Model:
     """Regressor ``mu -> properties``: dense ``units``-N_P, ReLU everywhere (Table 2, right: 16-16-4).
 
-    ``units`` sets the hidden widths; the default is the paper's.
+    ``units`` sets the hidden widths; the default is the paper's. ``output="linear"`` drops the
+    ReLU of the output layer: an output unit whose pre-activation is negative for every sample
+    (likely when the latent means barely vary at the start of training) then still gets a
+    gradient, where a ReLU output would stay at 0 for good.
     """
     units = tuple(int(u) for u in units)
     if not units or min(units) < 1:
         raise ValueError(f"units must be a non-empty sequence of positive widths, got {units}")
+    if output not in REGRESSOR_OUTPUTS:
+        raise ValueError(f"output must be one of {REGRESSOR_OUTPUTS}, got {output!r}")
     mu = keras.Input(shape=(latent_dim,), name="z_mean")
     h = mu
     for i, u in enumerate(units, start=1):
         h = keras.layers.Dense(u, activation="relu", name=f"hidden{i}")(h)
-    out = keras.layers.Dense(n_properties, activation="relu", name="properties", dtype="float32")(h)
+    out = keras.layers.Dense(n_properties, activation=None if output == "linear" else "relu", name="properties",
+                             dtype="float32")(h)
     return keras.Model(mu, out, name="regressor")
 
 
@@ -311,7 +321,7 @@ class PVAE(keras.Model):
 
 def build_pvae(input_shape, latent_dim: int = 250, base_filters: int = 32, n_properties: int = 2,
                beta: float = 1.0, lam: float = 1.0, property_scaler=None, seed: int | None = None,
-               name: str = "pvae", regressor_units=REGRESSOR_UNITS) -> PVAE:
+               name: str = "pvae", regressor_units=REGRESSOR_UNITS, regressor_output: str = "relu") -> PVAE:
     """Build a :class:`PVAE` (``n_properties=0``: plain VAE without regressor).
 
     ``input_shape`` is ``(H, W)``/``(D, H, W)`` or with a trailing channel axis of 1.
@@ -321,5 +331,6 @@ def build_pvae(input_shape, latent_dim: int = 250, base_filters: int = 32, n_pro
         input_shape = input_shape + (1,)
     encoder = build_encoder(input_shape, latent_dim, base_filters, seed=seed)
     decoder = build_decoder(input_shape, latent_dim, base_filters)
-    regressor = build_regressor(latent_dim, n_properties, regressor_units) if n_properties > 0 else None
+    regressor = (build_regressor(latent_dim, n_properties, regressor_units, regressor_output)
+                 if n_properties > 0 else None)
     return PVAE(encoder, decoder, regressor, beta=beta, lam=lam, property_scaler=property_scaler, name=name)

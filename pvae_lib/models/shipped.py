@@ -1,14 +1,16 @@
 """Trained models that ship with the package: find them, restore them into the cache, re-make them.
 
-Training the book's CNN and pVAE takes about 20 minutes on 2 CPU cores, more than the book
-and its tests can spend on every build. So the ``quick`` profile's models are trained once,
+Training the book's CNN and pVAE takes about 20 minutes on 2 CPU cores, and the foam study's 3-D
+pVAE on its 2,240 sub-volumes longer still: more than the book and its tests can spend on every
+build. So the ``quick`` profile's models are trained once,
 by the command below, and ship in ``pvae_lib/data/shipped/models/<profile>/`` (native
 ``.keras`` files, a few MB, loaded with ``safe_mode=True``) with their provenance::
 
     python -m pvae_lib.models.shipped --profile quick
 
 :func:`pvae_lib.models.zoo.get_trained_cnn` and :func:`~pvae_lib.models.zoo.get_trained_pvae`
-look in the build's cache first, then here: a shipped model is used only when its cache key -
+(and :func:`pvae_lib.models.foam.get_trained_foam_pvae`) look in the build's cache first, then
+here: a shipped model is used only when its cache key -
 the profile section, the seed, the fingerprint of the training data and the zoo's format
 number - equals the key the current code computes, so a shipped model can never stand in for
 a different training set or configuration (another profile or seed trains as before). Set
@@ -37,7 +39,7 @@ from pathlib import Path
 from ..cache import is_current
 from ..fileio import atomic_path, write_json_atomic
 
-__all__ = ["MODEL_FILES", "shipped_models_dir", "shipped_enabled", "restore_shipped", "shipped_is_current",
+__all__ = ["MODEL_FILES", "current_key", "shipped_models_dir", "shipped_enabled", "restore_shipped", "shipped_is_current",
            "write_shipped", "manifest", "model_provenance", "model_source", "ENV_VAR", "COMMAND"]
 
 #: environment switch: ``0`` ignores the shipped models (the chapters then train from scratch)
@@ -50,6 +52,7 @@ MODEL_FILES = {
     "vae": ("vae.keras", "vae_info.json"),
     "pvae_n": ("pvae_n.keras", "pvae_n_test.npz", "pvae_n_info.json"),
     "pvae_n_k11": ("pvae_n_k11.keras", "pvae_n_k11_test.npz", "pvae_n_k11_info.json"),
+    "foam_pvae": ("foam_pvae.keras", "foam_pvae_test.npz", "foam_pvae_info.json"),
 }
 MANIFEST = "MANIFEST.json"
 
@@ -153,10 +156,31 @@ def model_source(info: dict) -> str:
             f"{ENV_VAR}=0 trains it here instead")
 
 
-def _training_seconds(folder: Path, name: str) -> float:
+def current_key(name: str, profile, synthetic=None, foam=None) -> dict:
+    """The key the current code computes for model ``name`` of ``profile``.
+
+    ``synthetic``: the profile's synthetic dataset (the CNN and pVAE models; loaded if None);
+    ``foam``: ``(images, targets)`` of the foam pVAE (:func:`pvae_lib.models.foam.load_foam_training_data`).
+    """
+    if name == "foam_pvae":
+        from .foam import foam_model_key, load_foam_training_data
+
+        if foam is None:
+            data, targets = load_foam_training_data(profile)
+            foam = (data.images, targets)
+        return foam_model_key(foam[0], foam[1], profile)
+    from .zoo import model_key
+
+    return model_key(name, profile, synthetic)
+
+
+def _training_seconds(folder: Path, name: str, info_files=None) -> float:
     """Seconds of ``fit`` behind model ``name`` in ``folder`` (a pVAE: its stage-1 VAE and its later stages)."""
+    info_files = info_files or {}
+
     def seconds(model: str) -> float:
-        info = json.loads((folder / MODEL_FILES[model][-1]).read_text(encoding="utf-8"))
+        path = info_files.get(model, folder / MODEL_FILES[model][-1])
+        info = json.loads(path.read_text(encoding="utf-8"))
         return sum(float(stage.get("train_time_s", 0.0)) for stage in info.get("stages", {"": info}).values())
 
     return seconds(name) + (seconds("vae") if name.startswith("pvae_") else 0.0)
@@ -186,15 +210,19 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
     model. Returns the folder.
     """
     from ..profiles import get_profile
-    from .zoo import _dataset, get_trained_cnn, get_trained_pvae, model_key, models_dir
+    from . import foam as foam_models
+    from .zoo import _dataset, get_trained_cnn, get_trained_pvae, models_dir
 
     profile = get_profile(profile) if profile is None or isinstance(profile, str) else profile
     folder = models_dir(profile)
     every = 10 if progress else 0
     old = manifest(profile.name) or {}
-    ds = None if retrain else _dataset(profile)  # loaded once for the four keys
-    kept = set() if retrain else {name for name in MODEL_FILES
-                                  if shipped_is_current(profile.name, name, model_key(name, profile, ds))}
+    ds = _dataset(profile)  # loaded once for the four keys
+    foam_data, foam_targets = foam_models.load_foam_training_data(profile, progress=progress)
+    foam = (foam_data.images, foam_targets)
+    foam_paths = foam_models.foam_cache_paths(current_key("foam_pvae", profile, foam=foam), profile)
+    kept = set() if retrain else {name for name in MODEL_FILES if shipped_is_current(
+        profile.name, name, current_key(name, profile, ds, foam))}
     earlier = {name: {**_provenance_in(old, name),
                       "training_seconds": round(_training_seconds(shipped_models_dir(profile.name), name), 1)}
                for name in kept}
@@ -208,6 +236,8 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
         for properties in (("n", "k11"), ("n",)):
             if not {"vae", "pvae_" + "_".join(properties)} <= kept:
                 get_trained_pvae(profile, properties=properties, print_every=every)
+        if "foam_pvae" not in kept:  # in its own process: it trains with oneDNN on, as the foam chapter runs
+            foam_models.train_foam_in_subprocess(profile.name, retrain=retrain, progress=progress)
     finally:
         if switch is None:
             os.environ.pop(ENV_VAR, None)
@@ -222,6 +252,9 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
 
     dest = shipped_models_dir(profile.name)
     dest.mkdir(parents=True, exist_ok=True)
+    # the cached files of each model (the foam pVAE's are named by its key's digest)
+    sources = {f: folder / f for files in MODEL_FILES.values() for f in files}
+    sources.update(zip(MODEL_FILES["foam_pvae"], (foam_paths["keras"], foam_paths["test"], foam_paths["info"])))
     digests = {}
     for name, files in MODEL_FILES.items():
         for f in files:
@@ -232,9 +265,9 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
                 if f.endswith(".keras"):
                     # the weights without the optimizer's state (a third of the size): the book
                     # only evaluates the shipped models; the weights and the predictions are the same
-                    keras.saving.load_model(folder / f, safe_mode=True, compile=False).save(tmp)
+                    keras.saving.load_model(sources[f], safe_mode=True, compile=False).save(tmp)
                 else:
-                    shutil.copyfile(folder / f, tmp)
+                    shutil.copyfile(sources[f], tmp)
             digests[f] = _sha256(dest / f)
     provenance = {
         "command": COMMAND.format(profile=profile.name),
@@ -250,7 +283,8 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     models = {name: earlier[name] if name in kept
-              else {**provenance, "training_seconds": round(_training_seconds(folder, name), 1)}
+              else {**provenance, "training_seconds": round(_training_seconds(
+                  folder, name, {"foam_pvae": foam_paths["info"]}), 1)}
               for name in MODEL_FILES}
     provenance["kept"] = sorted(kept)
     write_json_atomic(dest / MANIFEST, {"provenance": provenance, "models": models, "files": digests})
@@ -260,8 +294,9 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pvae_lib.models.shipped",
-        description="Train the profile's CNN and pVAE models from scratch (or take them from the build's "
-                    "cache if they were trained there) and ship them in pvae_lib/data/shipped/models/<profile>/.")
+        description="Train the profile's CNN, pVAE and foam pVAE models from scratch (or take them from the "
+                    "build's cache if they were trained there) and ship them in "
+                    "pvae_lib/data/shipped/models/<profile>/.")
     parser.add_argument("--profile", default=None, help="profile name (default: $PVAE_PROFILE or quick)")
     parser.add_argument("--quiet", action="store_true", help="no training progress")
     parser.add_argument("--retrain", action="store_true",

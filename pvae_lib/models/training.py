@@ -27,7 +27,7 @@ import numpy as np
 from ..profiles import PVAESection, get_profile
 from .callbacks import EpochPrinter, SafeCheckpoint, StopOnNaN, load_best_or_raise
 from .checks import as_image_batch, as_targets
-from .inputs import make_dataset
+from .inputs import lateral_swap, make_dataset
 from .metrics import r2_score
 from .optim import make_optimizer
 from .pvae import PVAE, build_pvae, build_regressor
@@ -104,6 +104,11 @@ def _mixed_precision(enabled: bool):
     return False
 
 
+def _symmetric(x) -> bool:
+    """Whether the D4 augmentation applies: square 2-D images, or volumes with equal lateral axes."""
+    return (x.ndim == 3 and x.shape[1] == x.shape[2]) or (x.ndim == 4 and x.shape[2] == x.shape[3])
+
+
 def train_vae(images, profile=None, section: PVAESection | None = None, seed: int | None = None, split=None,
               out_dir=None, verbose: int = 0, print_every: int = 0, callbacks=None, deterministic: bool = True,
               mixed_precision: bool = False, epochs: int | None = None) -> StageResult:
@@ -133,7 +138,7 @@ def train_vae(images, profile=None, section: PVAESection | None = None, seed: in
                                                    _steps(len(i_tr), section.batch_size)))
             t0 = time.perf_counter()
             train_ds = make_dataset(x[i_tr], batch_size=section.batch_size, shuffle=True, seed=seed,
-                                    augment=section.augment and x.ndim == 3)
+                                    augment=section.augment and _symmetric(x))
             hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(x[i_va], batch_size=256),
                              epochs=n_epochs, callbacks=cbs, verbose=verbose)
@@ -173,7 +178,8 @@ def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: P
     n_epochs = epochs or section.epochs_regressor
     try:
         with seeded(seed, deterministic):
-            reg = build_regressor(vae.latent_dim, y_scaled.shape[1], section.regressor_units)
+            reg = build_regressor(vae.latent_dim, y_scaled.shape[1], section.regressor_units,
+                                  section.regressor_output)
             reg.compile(optimizer=make_optimizer(section.learning_rate_regressor, section.schedule, n_epochs,
                                                  _steps(len(i_tr), section.batch_size)), loss="mse")
             t0 = time.perf_counter()
@@ -192,7 +198,7 @@ def train_regressor(vae: PVAE, images, y_scaled, split, profile=None, section: P
 
 def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVAESection | None = None,
                 seed: int | None = None, out_dir=None, verbose: int = 0, print_every: int = 0, callbacks=None,
-                deterministic: bool = True, epochs: int | None = None) -> StageResult:
+                deterministic: bool = True, epochs: int | None = None, swap=None) -> StageResult:
     """Stage 3: joint fine-tuning (Eq. 10) of encoder and regressor.
 
     The paper freezes the decoder here (``section.joint_train_decoder=False``, the ``paper``
@@ -217,7 +223,7 @@ def train_joint(model: PVAE, images, y_scaled, split, profile=None, section: PVA
                                                    _steps(len(i_tr), section.batch_size)))
             t0 = time.perf_counter()
             train_ds = make_dataset(images[i_tr], y_scaled[i_tr], section.batch_size, shuffle=True, seed=seed,
-                                    augment=section.augment and images.ndim == 3)
+                                    augment=section.augment and _symmetric(images), swap=swap)
             hist = model.fit(train_ds, shuffle=False,
                              validation_data=make_dataset(images[i_va], y_scaled[i_va], 256),
                              epochs=n_epochs, callbacks=cbs, verbose=verbose)
@@ -270,6 +276,8 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     if section.augment and x.ndim == 3 and set(names) - {"n", "k11"}:
         raise ValueError(f"section.augment flips/transposes the images, which changes {set(names) - {'n', 'k11'}}; "
                          "set augment=False for these properties")
+    # volumes: the lateral symmetries swap K22 and K33 with the image (pvae_lib.data.symmetry)
+    swap = lateral_swap(names) if section.augment and x.ndim == 4 else None
     split = split_indices(len(x), seed)
     i_tr, i_va, i_te = split
     stages = {}
@@ -279,13 +287,18 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
         vae = stages["vae"].model
     elif tuple(vae.image_shape[:-1]) != x.shape[1:]:
         raise ValueError(f"the VAE expects images of shape {vae.image_shape[:-1]}, got {x.shape[1:]}")
-    scaler = MinMaxScaler(names=names).fit(y[i_tr])
+    y_fit = y[i_tr]
+    if swap is not None:  # K22 and K33 share one range, so that swapping scaled columns is exact
+        perm = list(range(y.shape[1]))
+        perm[swap[0]], perm[swap[1]] = swap[1], swap[0]
+        y_fit = np.concatenate([y_fit, y_fit[:, perm]])
+    scaler = MinMaxScaler(names=names).fit(y_fit)
     ys = scaler.transform(y)
     stages["regressor"] = train_regressor(vae, x, ys, split, profile, section, seed, out_dir, verbose,
                                           print_every * 2 if print_every else print_every, callbacks, deterministic)
     model = build_pvae(x.shape[1:], vae.latent_dim, section.base_filters, n_properties=y.shape[1],
                        beta=section.beta, lam=section.lam, property_scaler=scaler, seed=seed, name="pvae",
-                       regressor_units=section.regressor_units)
+                       regressor_units=section.regressor_units, regressor_output=section.regressor_output)
     if len(model.encoder.weights) != len(vae.encoder.weights):
         raise ValueError("the VAE's architecture does not match section.base_filters / latent_dim")
     model.encoder.set_weights(vae.encoder.get_weights())
@@ -293,7 +306,7 @@ def train_pvae(images, properties, names=None, vae: PVAE | None = None, profile=
     model.regressor.set_weights(stages["regressor"].model.get_weights())
     if joint:
         stages["joint"] = train_joint(model, x, ys, split, profile, section, seed, out_dir, verbose, print_every,
-                                      callbacks, deterministic)
+                                      callbacks, deterministic, swap=swap)
         model = stages["joint"].model
         model.property_scaler = scaler
     y_pred = model.predict_properties(x[i_te])

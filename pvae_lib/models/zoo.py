@@ -51,8 +51,15 @@ _VAE_FIELDS = ("latent_dim", "base_filters", "epochs_vae", "batch_size", "learni
                "augment", "schedule")
 
 
+#: fields added to a profile section after models were trained and shipped, with the value that
+#: reproduces the earlier behaviour: a key holds such a field only when it differs from that value,
+#: so the keys (and the shipped models) of unchanged settings stay valid
+_LATER_FIELDS = {"regressor_output": "relu"}
+
+
 def _key(section, ds, extra: dict, fields=None) -> dict:
     config = canonical(dataclasses.asdict(section))
+    config = {k: v for k, v in config.items() if not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
     if fields is not None:
         config = {k: v for k, v in config.items() if k in fields}
     return {"format": _FORMAT, "section": config, "data_shape": list(ds.images.shape), "data": _fingerprint(ds),
