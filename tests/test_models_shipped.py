@@ -201,7 +201,11 @@ def test_restore_refuses_other_keys_altered_files_and_the_switch(tmp_path, monke
 
 
 def test_cli_rejects_an_unknown_profile(capsys):
+    from pvae_lib.models import foam
+
     assert shipped.main(["--profile", "nonsense"]) == 2
+    assert "--profile" in capsys.readouterr().err
+    assert foam.main(["--profile", "nonsense"]) == 2  # checked before the foams are generated
     assert "--profile" in capsys.readouterr().err
 
 

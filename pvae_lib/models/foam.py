@@ -207,7 +207,6 @@ def train_foam_in_subprocess(profile_name: str, retrain: bool = False, progress:
 
 def main(argv=None) -> int:
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m pvae_lib.models.foam",
                                      description="Train (or load from the build's cache) the foam pVAE of a profile "
@@ -217,12 +216,10 @@ def main(argv=None) -> int:
     parser.add_argument("--retrain", action="store_true", help="train even if the cache holds the model")
     parser.add_argument("--quiet", action="store_true", help="no training progress")
     args = parser.parse_args(argv)
-    from ..profiles import PROFILE_NAMES
+    from .shipped import profile_or_none
 
-    try:
-        profile = get_profile(args.profile)
-    except (ValueError, KeyError) as exc:
-        print(f"error: --profile: {exc} (known: {', '.join(PROFILE_NAMES)})", file=sys.stderr)
+    profile = profile_or_none(args.profile)
+    if profile is None:
         return 2
     data, targets = load_foam_training_data(profile, progress=not args.quiet)
     res = get_trained_foam_pvae(data.images, targets, profile, print_every=0 if args.quiet else 5,

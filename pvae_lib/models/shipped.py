@@ -291,6 +291,17 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
     return dest
 
 
+def profile_or_none(name):
+    """The profile ``name`` for a command line (``--profile``), or None after printing why it is unknown."""
+    from ..profiles import PROFILE_NAMES, get_profile
+
+    try:
+        return get_profile(name)
+    except (ValueError, KeyError) as exc:
+        print(f"error: --profile: {exc} (known: {', '.join(PROFILE_NAMES)})", file=sys.stderr)
+        return None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pvae_lib.models.shipped",
@@ -302,12 +313,8 @@ def main(argv=None) -> int:
     parser.add_argument("--retrain", action="store_true",
                         help="train every model (default: keep shipped models whose key is unchanged)")
     args = parser.parse_args(argv)
-    from ..profiles import PROFILE_NAMES, get_profile
-
-    try:
-        profile = get_profile(args.profile)
-    except (ValueError, KeyError) as exc:
-        print(f"error: --profile: {exc} (known: {', '.join(PROFILE_NAMES)})", file=sys.stderr)
+    profile = profile_or_none(args.profile)
+    if profile is None:
         return 2
     dest = write_shipped(profile, progress=not args.quiet, retrain=args.retrain)
     man = manifest(profile.name)
