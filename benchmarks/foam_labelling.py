@@ -6,7 +6,8 @@
    force, the label settings of the shipped foam table: :func:`pvae_lib.data.foam_dataset.foam_label_config`)
    of Voronoi-foam sub-volumes of 32³, 48³, 64³ and 100³ voxels (two Voronoi cells per edge,
    as in the book's set; uncompressed and at 50 % strain), one run at a time on this machine, and
-   what labelling the paper's 8,965 sub-volumes of 100³ would take at that rate.
+   what labelling the paper's 8,965 sub-volumes of 100³ would take at that rate (100³: over 25 minutes per
+   sub-volume on two cores; `data/foam_labelling.json` was run with `--sizes 32 48 64`).
 2. **Methods**: on sub-volumes of the shipped table, the tensor from the periodic body-force runs
    (what the table holds) against the paper's method (Appendix B: no-slip walls for the
    diagonal, free-slip walls for the off-diagonal terms by Kuhn's Eq. 23, pressure drive).

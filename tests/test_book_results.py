@@ -83,6 +83,27 @@ ACCEPTANCE = [
 ]
 
 
+#: the foam study's targets (issue 12) on the shipped foam pVAE's test split (224 sub-volumes), not
+#: reached yet: strict, so an entry must go when a better model reaches it
+FOAM_TARGETS = {
+    "r2_n": (">=", 0.98, "0.948 (135 sub-volumes before: 0.911)"),
+    "r2_k11": (">=", 0.95, "0.903 (before: 0.842)"),
+    "r2_k22": (">=", 0.95, "0.893 (before: 0.847)"),
+    "r2_k33": (">=", 0.95, "0.890 (before: 0.852)"),
+    "recon_voxel_accuracy": (">=", 0.90, "0.745 (before: 0.67; the all-pore guess: 0.79)"),
+}
+
+
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=f"measured {v[2]}"))
+                                 for k, v in FOAM_TARGETS.items()])
+def test_foam_targets(results, key):
+    if "foam_study" not in _notebook_chapters():
+        pytest.skip("foam_study not in the book")
+    op, bound, _ = FOAM_TARGETS[key]
+    value = results["foam_study"][key]
+    assert value >= bound, f"foam_study.{key} = {value} (want {op} {bound})"
+
+
 @pytest.mark.parametrize("chapter, key, op, bound", ACCEPTANCE)
 def test_acceptance_figures(results, chapter, key, op, bound):
     if chapter not in _notebook_chapters():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..cache import data_fingerprint, key_digest
+from ..cache import canonical, data_fingerprint, key_digest
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import get_profile
 from ..results import artifacts_dir
@@ -82,8 +82,8 @@ def foam_model_key(images, properties, profile=None, section=None, names=FOAM_PR
     """Cache key of the foam pVAE: every training setting, the seed, the names and the data's fingerprint."""
     profile = profile or get_profile()
     section = section or foam_pvae_section(profile)
-    return {"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
-            "data": data_fingerprint(images, properties)}
+    return canonical({"section": dataclasses.asdict(section), "seed": profile.seed, "names": list(names),
+                      "data": data_fingerprint(images, properties)})
 
 
 def foam_cache_paths(key: dict, profile=None) -> dict:
