@@ -1,13 +1,12 @@
 """A chapter executed again from scratch records the same learned figures, bit for bit.
 
 Run after the book build (``pytest -m book``): the foam chapter is executed once more with
-nbclient in a fresh build folder (foams regenerated from their seeds, the 3-D pVAE trained
-again: nothing from ``_build`` is reused) and every figure it records that is not a timing
-must equal the one the book build recorded in ``_build/results.json``. It is the cheapest
-chapter that trains a model (about 2.5 minutes on 2 free cores; the CNN chapter takes 8), and
-the strictest: it runs with oneDNN on (see the chapter), so it also checks that oneDNN's
-kernels give the same numbers run after run on one machine. Across machines, the CNN and pVAE
-weights are compared bit for bit by ``tests/test_reproducibility.py``.
+nbclient in a fresh build folder (2,240 foam sub-volumes regenerated from their seeds, the
+shipped 3-D pVAE restored into an empty cache, every LBM check run again: nothing from
+``_build`` is reused) and every figure it records that is not a timing must equal the one the
+book build recorded in ``_build/results.json``. It runs with oneDNN on (see the chapter), so
+it also checks that oneDNN's kernels give the same numbers run after run on one machine.
+Training itself is compared bit for bit across processes by ``tests/test_reproducibility.py``.
 """
 import json
 import os
