@@ -22,7 +22,7 @@ from ..cache import canonical, data_fingerprint, key_digest
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import get_profile
 from ..results import artifacts_dir
-from .zoo import save_model_atomic
+from .zoo import _read_info, save_model_atomic
 
 if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
     from .pvae import PVAE
@@ -97,22 +97,10 @@ def foam_cache_paths(key: dict, profile=None) -> dict:
 
 def _restore_shipped_foam(profile, key, paths) -> bool:
     """Copy the shipped foam pVAE into the cache files ``paths`` if it was trained under ``key``."""
-    import shutil
+    from .shipped import MODEL_FILES, restore_shipped
 
-    from .shipped import MODEL_FILES, model_provenance, shipped_enabled, shipped_is_current, shipped_models_dir
-
-    if not shipped_enabled() or not shipped_is_current(profile.name, "foam_pvae", key):
-        return False
-    src = shipped_models_dir(profile.name)
-    keras_file, test_file, info_file = MODEL_FILES["foam_pvae"]
-    paths["keras"].parent.mkdir(parents=True, exist_ok=True)
-    for f, dest in ((keras_file, paths["keras"]), (test_file, paths["test"])):
-        with atomic_path(dest, suffix=dest.suffix) as tmp:
-            shutil.copyfile(src / f, tmp)
-    info = json.loads((src / info_file).read_text(encoding="utf-8"))
-    write_json_atomic(paths["info"], {**info, "source": "shipped",
-                                      "provenance": model_provenance(profile.name, "foam_pvae")})
-    return True
+    targets = dict(zip(MODEL_FILES["foam_pvae"], (paths["keras"], paths["test"], paths["info"])))
+    return restore_shipped(profile.name, "foam_pvae", key, paths["keras"].parent, targets)
 
 
 def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,
@@ -145,11 +133,11 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
     paths = foam_cache_paths(key, profile)
     path, info_path, npz_path = paths["keras"], paths["info"], paths["test"]
     with file_lock(path.parent / ".foam_pvae.lock"):
-        info = _read_json(info_path) if not retrain else None
+        info = _read_info(info_path) if not retrain else None
         if info is not None and info.get("source") == "shipped" and not shipped_enabled():
             info = None  # the switch asks for a model trained here
         if info is None and not retrain and _restore_shipped_foam(profile, key, paths):
-            info = _read_json(info_path)
+            info = _read_info(info_path)
         if info is not None and path.is_file() and npz_path.is_file():
             arrays = np.load(npz_path)
             split = {k: arrays[f"split_{k}"] for k in ("train", "val", "test")}
@@ -173,13 +161,6 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
                                       "best_epochs": best, "runtime": runtime_summary()})
         return FoamPVAE(res.model, res.r2, res.split, res.y_test, res.y_pred, train_time, epochs, best, loaded=False,
                         source="trained", provenance={})
-
-
-def _read_json(path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 #: the command that trains (or loads) the foam pVAE of a profile into the build's cache, with oneDNN on

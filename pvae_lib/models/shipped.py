@@ -86,9 +86,11 @@ def manifest(profile_name: str) -> dict | None:
         return None
 
 
-def restore_shipped(profile_name: str, name: str, key: dict, folder: Path) -> bool:
+def restore_shipped(profile_name: str, name: str, key: dict, folder: Path, targets: dict | None = None) -> bool:
     """Copy the shipped model ``name`` into the cache ``folder`` if its key equals ``key``.
 
+    ``targets`` maps a shipped file name to the cache path it is copied to (default:
+    ``folder`` / the same name; the foam pVAE's cache names carry its key's digest).
     Returns True when the cache now holds the shipped model. The files are copied atomically,
     the ``_info.json`` last (it marks the model complete), with ``"source": "shipped"`` and the
     provenance added. Nothing is copied when the shipped models are switched off
@@ -99,13 +101,15 @@ def restore_shipped(profile_name: str, name: str, key: dict, folder: Path) -> bo
         return False
     src = shipped_models_dir(profile_name)
     files = MODEL_FILES[name]
+    dest = {f: Path(folder) / f for f in files}
+    dest.update(targets or {})
     info = json.loads((src / files[-1]).read_text(encoding="utf-8"))
-    folder.mkdir(parents=True, exist_ok=True)
     for f in files[:-1]:
-        with atomic_path(folder / f) as tmp:
+        dest[f].parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dest[f], suffix=dest[f].suffix) as tmp:
             shutil.copyfile(src / f, tmp)
-    write_json_atomic(folder / files[-1], {**info, "source": "shipped",
-                                           "provenance": model_provenance(profile_name, name)})
+    write_json_atomic(dest[files[-1]], {**info, "source": "shipped",
+                                        "provenance": model_provenance(profile_name, name)})
     return True
 
 
