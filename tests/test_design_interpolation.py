@@ -70,3 +70,70 @@ def test_binarize_drops_channel():
     out = binarize(np.array([[[[0.2], [0.7]]]]))
     assert out.shape == (1, 1, 2) and out.dtype == bool
     assert out.tolist() == [[[False, True]]]
+
+
+class _LayerModel:
+    """Stand-in for a pVAE: latent value v decodes to floor(4 v) pore layers of an 8^3 block (along x1)."""
+
+    def decode(self, path):
+        layers = np.floor(4 * np.asarray(path)[:, 0] + 1e-9).astype(int)
+        out = np.zeros((len(layers), 8, 8, 8))
+        for s, m in enumerate(layers):
+            out[s, :m] = 1.0
+        return out
+
+    def predict_properties(self, path):
+        v = np.asarray(path)[:, :1]
+        return np.hstack([v / 2, v, 2 * v, 3 * v])
+
+
+def _counting_evaluator():
+    seen = []
+
+    def evaluate(images):
+        seen.append(len(images))
+        n = images.reshape(len(images), -1).mean(axis=1)
+        return np.stack([n, 10 * n, 20 * n, 30 * n], axis=1)
+
+    evaluate.n_properties = 4
+    return evaluate, seen
+
+
+def test_verified_walk_solves_each_distinct_structure_once():
+    from pvae_lib.design.interpolation import verified_walk
+
+    evaluate, seen = _counting_evaluator()
+    walk = verified_walk(_LayerModel(), [1.0], [2.0], 9, evaluate, rule="threshold")
+    table = walk.table
+    # 4, 4, 5, 5, 6, 6, 7, 7, 8 pore layers of 8: four distinct two-phase blocks, one all-pore block
+    np.testing.assert_allclose(table["n (image)"], [4, 4, 5, 5, 6, 6, 7, 7, 8] / np.float64(8))
+    assert walk.distinct == 4 and seen == [4]  # one call of the evaluator, each structure once
+    np.testing.assert_allclose(table["K11 LBM"].iloc[:8], 10 * table["n (image)"].iloc[:8])
+    assert np.isnan(table.loc[8, "K11 LBM"]) and np.isnan(table.loc[8, "K33 LBM"])  # all pore: no K
+    np.testing.assert_allclose(table["K22 regressor"], 2 * np.linspace(1, 2, 9))
+    np.testing.assert_allclose(table["n (regressor)"], np.linspace(1, 2, 9) / 2)
+    np.testing.assert_array_equal(walk.images.reshape(9, -1).mean(axis=1), table["n (image)"])
+    assert walk.path.shape == (9, 1) and walk.seconds >= 0
+    # K11 rises in every step that changes it (repeats and the NaN at the end are left out)
+    assert walk.towards_end_fraction("K11") == 1.0
+    np.testing.assert_array_equal(walk.exact("n"), table["n (image)"])
+
+
+def test_verified_walk_counts_steps_against_the_trend():
+    from pvae_lib.design.interpolation import VerifiedWalk
+    import pandas as pd
+
+    table = pd.DataFrame({"n (image)": [0.5, 0.6, 0.55, 0.7, 0.7, 0.8], "K11 LBM": [1.0, 2.0, 1.5, 3.0, 3.0, 4.0]})
+    walk = VerifiedWalk(np.zeros((6, 1)), np.zeros((6, 2, 2, 2), bool), table, ("n", "K11"), "LBM", 5, 0.0)
+    assert walk.towards_end_fraction("K11") == 0.75  # up, down, up, (same), up
+    assert walk.towards_end_fraction("n") == 0.75
+
+
+def test_verified_walk_rejects_bad_input():
+    from pvae_lib.design.interpolation import verified_walk
+
+    evaluate, _ = _counting_evaluator()
+    with pytest.raises(ValueError, match="steps"):
+        verified_walk(_LayerModel(), [1.0], [2.0], 1, evaluate)
+    with pytest.raises(ValueError, match="names has 2"):
+        verified_walk(_LayerModel(), [1.0], [2.0], 3, evaluate, names=("n", "K11"), rule="threshold")

@@ -78,3 +78,17 @@ def test_feasibility_split_constructed_band():
 def test_log_mse():
     out = log_mse([[0.1, 1.0]], [[0.2, 1.0]])
     np.testing.assert_allclose(out, [np.log10(0.01)])
+
+
+def test_group_separation_limits_and_a_known_value():
+    from pvae_lib.design.latent import group_separation
+
+    pts = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    assert group_separation(pts, [0, 0, 1, 1]) == pytest.approx(1.0)  # each group on one point
+    assert group_separation(pts, [0, 1, 0, 1]) == pytest.approx(0.0)  # both groups centred at (1, 0)
+    # 1-D: groups {0, 2} and {4, 6}: within 4, total 20 -> 0.8
+    assert group_separation([0.0, 2.0, 4.0, 6.0], ["a", "a", "b", "b"]) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="length"):
+        group_separation(pts, [0, 1])
+    with pytest.raises(ValueError, match="coincide"):
+        group_separation(np.ones((3, 2)), [0, 1, 1])

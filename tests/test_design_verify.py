@@ -166,6 +166,12 @@ def test_lbm_evaluator_gives_porosity_and_the_diagonal_permeabilities():
     for b in range(2):
         for j, axis in enumerate((0, 2)):
             assert out[b, 1 + j] == pytest.approx(permeability(images[b], axis, config).K, rel=1e-5)
+    # a single-phase block has no permeability: NaN, and the two-phase samples beside it are unchanged
+    mixed = np.concatenate([images[:1], np.zeros((1, 10, 10, 10), bool), np.ones((1, 10, 10, 10), bool)])
+    single = evaluate(mixed)
+    np.testing.assert_allclose(single[0], out[0], rtol=1e-12)
+    np.testing.assert_array_equal(single[1:, 0], [0.0, 1.0])
+    assert np.isnan(single[1:, 1:]).all()
     with pytest.raises(ValueError, match="axes"):
         lbm_evaluator(axes=(0, 3))
     with pytest.raises(ValueError, match="3-D"):
@@ -212,3 +218,25 @@ def test_three_d_designs_for_four_properties_through_the_same_code():
     sel = select_verified(model, targets, res.z, cache=PropertyCache(evaluate))
     assert sel.properties.shape == (2, 4) and np.all(np.isfinite(sel.error))
     np.testing.assert_allclose(sel.properties, evaluate(sel.images))
+    # the chapter's one call: the loop from the nearest training samples, every candidate checked
+    import dataclasses
+
+    from pvae_lib.design.study import loop_and_verify
+    from pvae_lib.profiles import get_profile
+
+    quick = get_profile("quick")
+    profile = dataclasses.replace(quick, design=dataclasses.replace(quick.design, loop_max_iterations=3))
+    mu = model.encode_mean(train)
+    found = loop_and_verify(model, targets, mu, props, evaluate, n_starts=3, profile=profile)
+    assert list(found.selection.labels) == ["start"] * 3 + ["loop"] * 3
+    assert found.start_properties.shape == found.start_labels.shape == (2, 3, 4)
+    assert np.all(found.loop_steps <= 3) and found.solver_calls <= 12 and found.seconds > 0
+    # the lookup is the nearest training sample's labels; the starts as drawn are decoded training samples
+    nearest = np.argmin(((scaler.transform(props)[None] - scaler.transform(targets)[:, None]) ** 2).sum(-1), axis=1)
+    np.testing.assert_allclose(found.lookup, props[nearest])
+    np.testing.assert_allclose(found.start_labels[:, 0], props[nearest])
+    k_rel = np.abs(found.lookup[:, 1:] / targets[:, 1:] - 1)
+    assert found.median_relative_error("lookup") == pytest.approx(np.median(k_rel))
+    np.testing.assert_allclose(found.selection.properties, evaluate(found.selection.images))
+    with pytest.raises(ValueError, match="which"):
+        found.median_relative_error("best")

@@ -210,3 +210,42 @@ def test_design_slider_frames_and_bad_input():
         design_slider(images, targets[:5], achieved, train)
     with pytest.raises(ValueError, match=r"\(F, 2\)"):
         design_slider(images, targets[:, :1], achieved[:, :1], train)
+
+
+def test_solid_surface_is_closed_and_encloses_the_solid():
+    """The marching-cubes surface of the solid is watertight (every edge in two triangles), also where
+    the box faces cut a strut, and the volume it encloses is the solid's voxel count."""
+    from pvae_lib.data.plots import solid_surface
+
+    rng = np.random.default_rng(3)
+    vol = np.ones((10, 12, 9), bool)
+    vol[2:6, 3:9, 1:5] = False  # a block inside
+    vol[:, 10:, 4:7] = False  # a strut cut by the two x1 faces
+    vol ^= rng.random(vol.shape) < 0.02
+    verts, faces = solid_surface(vol)
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    assert np.all(counts == 2)
+    tri = verts[faces]
+    enclosed = abs(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum()) / 6
+    # marching cubes cuts the voxel corners: the enclosed volume is a little below the voxel count
+    assert 0.6 * (~vol).sum() < enclosed <= (~vol).sum()
+    assert verts.min() >= -0.5 - 1e-9 and np.all(verts.max(axis=0) <= np.array(vol.shape) - 0.5 + 1e-9)
+    for uniform in (np.ones((4, 4, 4), bool), np.zeros((4, 4, 4), bool)):
+        v, f = solid_surface(uniform)
+        assert v.shape == (0, 3) and f.shape == (0, 3)
+    with pytest.raises(ValueError, match="3-D"):
+        solid_surface(np.ones((4, 4), bool))
+
+
+def test_plot_volumes_3d_draws_one_panel_per_volume():
+    from pvae_lib.data.plots import plot_volumes_3d
+
+    rng = np.random.default_rng(0)
+    vols = rng.random((3, 8, 8, 8)) < 0.8
+    fig = plot_volumes_3d({"input": vols, "binarised": ~vols}, titles=["a", "b", "c"])
+    axes = [ax for ax in fig.axes if ax.name == "3d"]
+    assert len(axes) == 6
+    assert fig.get_figwidth() <= WIDTH
+    assert axes[0].get_title().startswith("a\n") and axes[3].get_title() == f"$n$ = {(~vols[0]).mean():.2f}"
+    assert all(len(ax.collections) == 1 for ax in axes)

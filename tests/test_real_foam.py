@@ -145,3 +145,19 @@ def test_plot_k_vs_n_draws_one_scatter_per_group_and_the_fit(foam):
     matplotlib.pyplot.close(ax.figure)
     with pytest.raises(ValueError, match="fit_to"):
         plot_k_vs_n(groups, fit_to="nope")
+
+
+def test_fit_exponential_recovers_rate_and_prefactor():
+    from pvae_lib.data import fit_exponential
+
+    n = np.linspace(0.6, 0.9, 40)
+    exact = fit_exponential(n, 0.02 * np.exp(7.5 * n))
+    assert exact["rate"] == pytest.approx(7.5, rel=1e-10) and exact["prefactor"] == pytest.approx(0.02, rel=1e-9)
+    assert exact["r2"] == pytest.approx(1.0) and exact["rms_log10"] < 1e-12 and exact["count"] == 40
+    # Kozeny-Carman is not exponential: its log K curves upward in n, and the line misses it
+    kc = fit_exponential(n, kozeny_carman(n, constant=0.37))
+    assert 0.9 < kc["r2"] < 0.999
+    with pytest.raises(ValueError, match="> 0"):
+        fit_exponential(n, np.zeros_like(n))
+    with pytest.raises(ValueError):
+        fit_exponential([0.5], [1.0])

@@ -20,6 +20,8 @@ __all__ = [
     "plot_property_strips",
     "plot_tensor_against_strain",
     "plot_volume_reconstructions",
+    "plot_volumes_3d",
+    "solid_surface",
     "plot_latent_strains",
     "plot_walk_properties",
 ]
@@ -243,6 +245,81 @@ def plot_volume_reconstructions(rows: dict, slice_index: int):
     return fig
 
 
+def solid_surface(volume, step: int = 1):
+    """Triangulated surface of the solid phase of a binary volume (marching cubes), closed at the box faces.
+
+    Parameters
+    ----------
+    volume : (s1, s2, s3) bool, True = pore
+    step : voxel step of the marching cubes (2 halves the triangles of a large volume)
+
+    Returns
+    -------
+    verts : (V, 3) float, vertex coordinates in voxels along (x1, x2, x3)
+    faces : (F, 3) int, vertex indices of each triangle
+    """
+    from skimage.measure import marching_cubes
+
+    solid = ~np.asarray(volume, bool)
+    if solid.ndim != 3:
+        raise ValueError(f"expected a 3-D volume, got shape {solid.shape}")
+    if not solid.any() or solid.all():
+        return np.zeros((0, 3)), np.zeros((0, 3), int)
+    # a layer of pore around the box closes the struts that the box faces cut
+    padded = np.pad(solid.astype(np.float32), 1, constant_values=0.0)
+    verts, faces, _, _ = marching_cubes(padded, level=0.5, step_size=int(step))
+    return verts - 1.0, faces
+
+
+def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 22.0, azim: float = -55.0):
+    """3-D views of the solid of binary volumes (pores empty), one row per entry (e.g. input, reconstruction).
+
+    Each panel draws the surface of the solid phase (:func:`solid_surface`), shaded, with the
+    compression axis x1 vertical; the box faces cut the struts and show their cross-sections.
+
+    Parameters
+    ----------
+    rows : dict
+        Row label -> (M, s, s, s) bool volumes (True = pore); every row has M.
+    titles : sequence of M str, optional
+        Column titles (default: each panel's porosity).
+    size : panel edge (inches)
+    elev, azim : view angles (degrees) of :meth:`mpl_toolkits.mplot3d.axes3d.Axes3D.view_init`
+    """
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    plt = _plt()
+    from matplotlib.colors import LightSource
+
+    labels = list(rows)
+    m = len(rows[labels[0]])
+    size = min(size, BOOK_WIDTH / m)
+    fig = plt.figure(figsize=(size * m + 0.3, size * len(labels) + 0.5))
+    light = LightSource(azdeg=315, altdeg=35)
+    for i, label in enumerate(labels):
+        for j, vol in enumerate(rows[label]):
+            vol = np.asarray(vol, bool)
+            ax = fig.add_subplot(len(labels), m, i * m + j + 1, projection="3d")
+            verts, faces = solid_surface(vol)
+            if len(faces):
+                # (x1, x2, x3) -> plot (x2, x3, x1): the compression axis x1 points up
+                tri = verts[faces][:, :, [1, 2, 0]]
+                ax.add_collection3d(Poly3DCollection(tri, facecolors="0.6", linewidths=0.0, shade=True,
+                                                     lightsource=light))
+            s1, s2, s3 = vol.shape
+            ax.set(xlim=(0, s2), ylim=(0, s3), zlim=(0, s1), xticks=[], yticks=[], zticks=[])
+            ax.set_box_aspect((s2, s3, s1))
+            ax.view_init(elev=elev, azim=azim)
+            title = f"$n$ = {vol.mean():.2f}"
+            ax.set_title(f"{titles[j]}\n{title}" if titles is not None and i == 0 else title, fontsize=8.5, pad=0)
+            if j == 0:
+                ax.text2D(0.0, 0.5, label, transform=ax.transAxes, rotation=90, va="center", ha="right",
+                          fontsize=9.5)
+    head = 0.45 if titles is not None else 0.3  # inches above the first row for its titles
+    fig.subplots_adjust(left=0.06, right=1, bottom=0, top=1 - head / fig.get_figheight(), wspace=0.02, hspace=0.12)
+    return fig
+
+
 def plot_latent_strains(pcs, strain, porosity, explained):
     """Latent means on PC1-PC2, coloured by strain level (left) and by porosity (right).
 
@@ -279,12 +356,14 @@ def plot_walk_properties(walk, end_values=None):
     fig, axes = plt.subplots(2, 2, figsize=(BOOK_WIDTH, 5.6), constrained_layout=True)
     axes = axes.ravel()
     steps = walk.index.to_numpy()
-    axes[0].plot(steps, walk["n (image)"], "o-", label="binarised image")
-    axes[0].plot(steps, walk["n (regressor)"], "s--", label="regressor")
+    # a marker per step while they stay apart; a long walk (the paper's 100 steps) as plain lines
+    exact, model = ("o-", "s--") if len(steps) <= 30 else ("-", "--")
+    axes[0].plot(steps, walk["n (image)"], exact, label="binarised image")
+    axes[0].plot(steps, walk["n (regressor)"], model, label="regressor")
     axes[0].set_ylabel("$n^F$")
     for ax, name in zip(axes[1:], ("K11", "K22", "K33")):
-        ax.plot(steps, walk[f"{name} LBM"], "o-", label="LBM")
-        ax.plot(steps, walk[f"{name} regressor"], "s--", label="regressor")
+        ax.plot(steps, walk[f"{name} LBM"], exact, label="LBM")
+        ax.plot(steps, walk[f"{name} regressor"], model, label="regressor")
         if end_values is not None and name in end_values:
             ax.plot([steps[0], steps[-1]], end_values[name], "k*", ms=11, label="end samples (data)")
         ax.set_ylabel(f"${name[0]}_{{{name[1:]}}}$ (l.u.)")

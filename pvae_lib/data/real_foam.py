@@ -31,6 +31,7 @@ __all__ = [
     "load_real_foam",
     "kozeny_carman",
     "fit_kozeny_carman",
+    "fit_exponential",
     "anisotropy",
     "plot_k_vs_n",
 ]
@@ -252,6 +253,15 @@ def fit_kozeny_carman(porosity, permeability) -> dict:
     .. [1] P. C. Carman, "Fluid flow through granular beds", Trans. Inst. Chem. Eng. 15 (1937)
        150-166.
     """
+    n, log_k = _log_pairs(porosity, permeability)
+    log_shape = 3 * np.log(n) - 2 * np.log1p(-n)
+    log_c = float(np.mean(log_k - log_shape))
+    residual = log_k - (log_c + log_shape)
+    return {"constant": float(np.exp(log_c)), **_log_fit_quality(log_k, residual)}
+
+
+def _log_pairs(porosity, permeability):
+    """Checked ``(n, log K)`` of a fit in log space."""
     n = np.asarray(porosity, dtype=float).ravel()
     k = np.asarray(permeability, dtype=float).ravel()
     if n.shape != k.shape or n.size < 2:
@@ -259,14 +269,45 @@ def fit_kozeny_carman(porosity, permeability) -> dict:
     _check_porosity(n)
     if np.any(~np.isfinite(k)) or np.any(k <= 0):
         raise ValueError("permeabilities must be finite and > 0 for a fit in log space")
-    log_k = np.log(k)
-    log_shape = 3 * np.log(n) - 2 * np.log1p(-n)
-    log_c = float(np.mean(log_k - log_shape))
-    residual = log_k - (log_c + log_shape)
+    return n, np.log(k)
+
+
+def _log_fit_quality(log_k, residual) -> dict:
     ss_tot = float(np.sum((log_k - log_k.mean()) ** 2))
     r2 = 1.0 - float(np.sum(residual**2)) / ss_tot if ss_tot > 0 else 1.0
-    return {"constant": float(np.exp(log_c)), "r2": r2,
-            "rms_log10": float(np.sqrt(np.mean(residual**2)) / np.log(10)), "count": int(n.size)}
+    return {"r2": r2, "rms_log10": float(np.sqrt(np.mean(residual**2)) / np.log(10)), "count": int(log_k.size)}
+
+
+def fit_exponential(porosity, permeability) -> dict:
+    """Least-squares straight line in ``(n, log K)``: ``K = A exp(b n)``, an exponential rise with porosity.
+
+    Parameters
+    ----------
+    porosity : array_like
+        Porosities ``n`` in (0, 1), dimensionless.
+    permeability : array_like
+        Permeabilities ``K > 0`` in l.u., same length.
+
+    Returns
+    -------
+    dict
+        ``rate``: ``b`` (per unit porosity); ``prefactor``: ``A`` in l.u.; ``r2``: coefficient of
+        determination of ``log K`` (1: the points lie on one exponential); ``rms_log10``:
+        root-mean-square residual in decades; ``count``: number of samples.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_kozeny_carman`.
+
+    See Also
+    --------
+    fit_kozeny_carman : the classical curve, ``K = C n³ / (1 - n)²``, fitted the same way.
+    """
+    n, log_k = _log_pairs(porosity, permeability)
+    rate, intercept = np.polyfit(n, log_k, 1)
+    residual = log_k - (rate * n + intercept)
+    return {"rate": float(rate), "prefactor": float(np.exp(intercept)), **_log_fit_quality(log_k, residual)}
 
 
 def anisotropy(table: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ __all__ = [
     "decode_path",
     "PathProperties",
     "path_properties",
+    "VerifiedWalk",
+    "verified_walk",
 ]
 
 #: Below this angle (radians) between the end vectors slerp falls back to lerp.
@@ -176,3 +178,107 @@ def path_properties(model, path, cnn=None, exact: bool = True, threshold: float 
         pred = surrogate_properties(cnn, images)
         n_sur, k_sur = pred[:, 0], pred[:, 1]
     return PathProperties(np.linspace(0, 1, steps), images, n_exact, np.asarray(k_exact), n_sur, k_sur)
+
+
+@dataclass(frozen=True)
+class VerifiedWalk:
+    """A latent walk whose decoded structures were measured by an exact solver (paper Figs. 15, 27-28).
+
+    Attributes
+    ----------
+    path : (S, L) latent vectors of the walk
+    images : (S, ...) bool binarised decoded structures (True = pore)
+    table : pandas.DataFrame indexed by ``step``: ``t``, ``n (image)`` (porosity counted on the
+        image), ``<name> <exact_label>`` for every other property (the solver's value; NaN for an
+        all-pore or all-solid image) and ``<name> regressor`` / ``n (regressor)`` (what the
+        model's regressor predicts for the latent vector)
+    names : property names, in the order of the evaluator's and the regressor's columns
+    exact_label : suffix of the solver's columns (e.g. ``"LBM"``)
+    distinct : distinct structures along the walk (each was evaluated once)
+    seconds : wall time of the exact evaluations (s)
+    """
+
+    path: np.ndarray
+    images: np.ndarray
+    table: "object"
+    names: tuple
+    exact_label: str
+    distinct: int
+    seconds: float
+
+    def exact(self, name: str) -> np.ndarray:
+        """The solver's values of property ``name`` along the walk (porosity: counted on the image)."""
+        return self.table["n (image)" if name == self.names[0] else f"{name} {self.exact_label}"].to_numpy()
+
+    def towards_end_fraction(self, name: str) -> float:
+        """Share of the steps that change ``name`` which move it towards its value at the end of the walk.
+
+        Steps between identical values (the same decoded structure twice) and steps next to a
+        NaN are left out; NaN if no step is left. 1.0: the exact value moves monotonically from
+        the start to the end of the walk.
+        """
+        values = self.exact(name)
+        d = np.diff(values)
+        keep = np.isfinite(d) & (d != 0)
+        if not keep.any():
+            return float("nan")
+        ends = values[np.isfinite(values)]
+        trend = np.sign(ends[-1] - ends[0]) if ends.size >= 2 and ends[-1] != ends[0] else 1.0
+        return float(np.mean(np.sign(d[keep]) == trend))
+
+
+def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "K11", "K22", "K33"), method: str = "slerp",
+                  rule: str = "expected_porosity", exact_label: str = "LBM") -> VerifiedWalk:
+    """Walk from ``z0`` to ``z1``, decode and binarise every step, and measure it exactly and by the regressor.
+
+    Every distinct decoded structure is evaluated once (:class:`~pvae_lib.design.verify.PropertyCache`,
+    all of them in one call of ``evaluator``), so the exact check of a long walk costs one solver
+    run per structure it passes through, not per step.
+
+    Parameters
+    ----------
+    model : :class:`~pvae_lib.models.pvae.PVAE` (``decode`` and ``predict_properties``)
+    z0, z1 : (L,) latent vectors of the walk's ends (e.g. the latent means of two samples)
+    steps : points on the walk, ends included (paper: 100)
+    evaluator : callable ``images (M, ...) bool -> (M, len(names))`` in physical units, porosity
+        first (:func:`~pvae_lib.design.verify.lbm_evaluator` for 3-D samples)
+    names : property names of the evaluator's columns, which are also the regressor's outputs
+    method : ``"slerp"`` (paper) or ``"lerp"``
+    rule : binarisation rule of :func:`pvae_lib.binarize.binarize` (``"expected_porosity"``
+        keeps each decoded image's expected porosity; ``"threshold"`` cuts at 0.5)
+    exact_label : suffix of the solver's columns in the table
+
+    Returns
+    -------
+    VerifiedWalk
+
+    See Also
+    --------
+    path_properties : the 2-D patterns' walk, measured by the duct-flow solver and the CNN surrogate
+    """
+    import pandas as pd
+
+    from ..binarize import binarize
+    from .verify import PropertyCache
+
+    names = tuple(names)
+    path = interpolation_path(z0, z1, steps, method=method)
+    images = binarize(model.decode(path), rule=rule)
+    predicted = np.asarray(model.predict_properties(path), dtype=np.float64)
+    if predicted.shape[1] != len(names):
+        raise ValueError(f"the regressor predicts {predicted.shape[1]} properties, names has {len(names)}: {names}")
+    porosity = images.reshape(len(images), -1).mean(axis=1)
+    exact = np.full((len(images), len(names)), np.nan)
+    exact[:, 0] = porosity
+    two_phase = (porosity > 0) & (porosity < 1)  # an all-pore or all-solid block has no meaningful K
+    cache = PropertyCache(evaluator)
+    if two_phase.any():
+        exact[two_phase] = cache(images[two_phase])
+    table = pd.DataFrame({"t": np.linspace(0.0, 1.0, len(path)), "n (image)": exact[:, 0]},
+                         index=pd.RangeIndex(len(path), name="step"))
+    for j, name in enumerate(names[1:], start=1):
+        table[f"{name} {exact_label}"] = exact[:, j]
+    table["n (regressor)"] = predicted[:, 0]
+    for j, name in enumerate(names[1:], start=1):
+        table[f"{name} regressor"] = predicted[:, j]
+    return VerifiedWalk(path, images, table, names, exact_label, cache.calls, cache.seconds)

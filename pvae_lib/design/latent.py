@@ -13,6 +13,7 @@ __all__ = [
     "latent_kde_curves",
     "LatentPCA",
     "pc_property_correlation",
+    "group_separation",
 ]
 
 
@@ -133,3 +134,34 @@ def pc_property_correlation(scores, properties, property_names=("n", "k11"), n_c
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.where(denom > 0, (s.T @ p) / np.where(denom > 0, denom, 1.0), 0.0)
     return pd.DataFrame(corr, index=[f"PC{i + 1}" for i in range(m)], columns=list(property_names))
+
+
+def group_separation(scores, groups) -> float:
+    """Share of the variance of ``scores`` that lies between the groups (e.g. strain levels): 0 to 1.
+
+    ``1 - sum over groups of the squared distances to the group's centroid / total sum of squared
+    distances to the overall centroid``: 1 means every group sits on one point (separated
+    clusters), 0 means every group has the overall centroid (the groups overlap completely). It
+    is the ``R²`` of predicting each point by its group's centroid.
+
+    Parameters
+    ----------
+    scores : (N, k) points, e.g. PCA scores of latent means
+    groups : (N,) group label of each point
+
+    Returns
+    -------
+    float
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    groups = np.asarray(groups)
+    if len(groups) != len(scores):
+        raise ValueError(f"scores and groups differ in length: {len(scores)} vs {len(groups)}")
+    total = float(((scores - scores.mean(axis=0)) ** 2).sum())
+    if total == 0:
+        raise ValueError("all points coincide: the separation is undefined")
+    within = sum(float(((scores[groups == g] - scores[groups == g].mean(axis=0)) ** 2).sum())
+                 for g in np.unique(groups))
+    return 1.0 - within / total

@@ -103,7 +103,8 @@ def lbm_evaluator(axes=(0, 1, 2), config=None, batched: bool | None = None):
 
     Columns: porosity, then the diagonal permeability ``K_aa`` (l.u.²) along each array axis in
     ``axes`` (``(0, 1, 2)``: n, K11, K22, K33, the properties of the foam pVAE), each computed by
-    the lattice Boltzmann solver. It plugs into :class:`PropertyCache`, :func:`select_verified`
+    the lattice Boltzmann solver; NaN for an all-solid or all-pore sample, which has no
+    permeability (:func:`select_verified` never chooses such a candidate). It plugs into :class:`PropertyCache`, :func:`select_verified`
     and :func:`pvae_lib.design.refine.refine_designs` like the duct-flow evaluator of the 2-D
     patterns.
 
@@ -133,13 +134,17 @@ def lbm_evaluator(axes=(0, 1, 2), config=None, batched: bool | None = None):
             images = images[..., 0]
         if images.ndim != 4:
             raise ValueError(f"expected a stack of 3-D samples (N, D, H, W), got shape {images.shape}")
-        out = np.empty((len(images), 1 + len(axes)))
+        out = np.full((len(images), 1 + len(axes)), np.nan)
         out[:, 0] = images.reshape(len(images), -1).mean(axis=1)
+        two_phase = (out[:, 0] > 0) & (out[:, 0] < 1)  # a single-phase block has no permeability: NaN
+        solved = images[two_phase]
         for j, axis in enumerate(axes):
+            if not len(solved):
+                break
             if batch:
-                out[:, 1 + j] = [r.K for r in permeability_batch(images, axis, config)]
+                out[two_phase, 1 + j] = [r.K for r in permeability_batch(solved, axis, config)]
             else:
-                out[:, 1 + j] = [permeability(im, axis, config).K for im in images]
+                out[two_phase, 1 + j] = [permeability(im, axis, config).K for im in solved]
         return out
 
     evaluate.n_properties = 1 + len(axes)
