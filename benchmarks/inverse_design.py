@@ -4,8 +4,8 @@
         [--targets N] [--out _build/benchmarks/inverse_design_<profile>.json]
 
 The chapter (``book/inverse_design.md``) draws its targets with the profile's seed and scores
-four protocols on them (:func:`pvae_lib.design.study.run_inverse_study`, then
-:func:`pvae_lib.design.study.verify_and_refine`):
+four protocols on them (:func:`pvae_lib.experiments.inverse.run_inverse_study`, then
+:func:`pvae_lib.experiments.inverse.verify_and_refine`):
 
 * the paper's protocol - the regressor's pick among the gradient stages' designs;
 * verified selection - every candidate (each start as drawn, after the direct and after each
@@ -49,7 +49,7 @@ FIGURES = {
 
 def figures_for_seed(profile, seed: int, n_targets: int | None, data, model):
     """Run the chapter's study on targets drawn with ``seed``; its figures (feasible targets) and its table."""
-    from pvae_lib.design.study import run_inverse_study, verify_and_refine
+    from pvae_lib.experiments.inverse import run_inverse_study, verify_and_refine
 
     train = data.values(("n", "k11"))
     t0 = time.perf_counter()

@@ -304,7 +304,7 @@ def test_second_label_run_refuses_while_the_first_holds_the_lock(capsys, squares
 
 def test_design_overwrite_removes_stale_designs(tmp_path):
     pytest.importorskip("tensorflow")
-    from pvae_lib.cli.design import run_design
+    from pvae_lib.experiments.design import run_design
     from _design_fixtures import tiny_dataset, tiny_pvae
 
     model = tiny_pvae()

@@ -152,7 +152,7 @@ def _design(path, data, out, target, *extra):
 
 def test_cli_designs_the_nearest_feasible_target_off_the_band(saved, capsys):
     """An infeasible target: the designs aim at the nearest feasible one and report both errors."""
-    from pvae_lib.cli.design import load_pvae
+    from pvae_lib.experiments.design import load_pvae
     from pvae_lib.design.inverse import check_target
     from pvae_lib.design.verify import scaled_error
 
@@ -198,8 +198,9 @@ def test_cli_designs_the_nearest_feasible_target_off_the_band(saved, capsys):
 
 
 def test_invalid_aim_is_refused(saved, capsys):
-    from pvae_lib.cli.design import _AIMS, load_pvae, run_design
-    from pvae_lib.design.pipeline import AIMS, design_target
+    from pvae_lib.cli.design import _AIMS
+    from pvae_lib.experiments.design import load_pvae, run_design
+    from pvae_lib.experiments.design import AIMS, design_target
 
     assert _AIMS == AIMS
     folder, path, data, target = saved

@@ -221,7 +221,7 @@ def test_three_d_designs_for_four_properties_through_the_same_code():
     # the chapter's one call: the loop from the nearest training samples, every candidate checked
     import dataclasses
 
-    from pvae_lib.design.study import loop_and_verify
+    from pvae_lib.experiments.inverse import loop_and_verify
     from pvae_lib.profiles import get_profile
 
     quick = get_profile("quick")

@@ -2,7 +2,8 @@
 
     pvae design --n 0.3 --k11 0.18 --model pvae.keras --out designs/ --n-designs 4
 
-Loads a saved pVAE (``.keras``), starts from the training samples nearest the target
+A thin command line over :func:`pvae_lib.experiments.design.run_design`: it checks the flags,
+loads a saved pVAE (``.keras``), starts from the training samples nearest the target
 (``--data``: a ``.npz`` with ``images``, ``porosity``, ``k11``; ``synthetic`` = the profile's
 synthetic data set; ``prior`` = random draws from N(0, I)), optimises the latent vectors
 (direct regressor loss, then the decode -> binarise -> re-encode -> regress loop of paper
@@ -43,9 +44,9 @@ import numpy as np
 
 from ._checks import check_output_folder, non_negative_int, positive_int, quiet_tensorflow
 
-__all__ = ["register", "run_design", "load_pvae"]
+__all__ = ["register"]
 
-#: values of ``--aim``: :data:`pvae_lib.design.pipeline.AIMS` (not imported here, so that ``pvae``
+#: values of ``--aim``: :data:`pvae_lib.experiments.design.AIMS` (not imported here, so that ``pvae``
 #: starts without loading the design package; a test checks that the two agree)
 _AIMS = ("nearest", "requested")
 
@@ -84,185 +85,21 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def load_pvae(path):
-    """Load a saved pVAE ``.keras`` file (needs ``encoder``, ``decoder``, ``regressor``, ``property_scaler``)."""
-    import zipfile
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--model {path}: file not found")
-    if path.suffix != ".keras":
-        raise ValueError(f"--model must be a saved .keras pVAE, got {path.name}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"--model {path}: not a saved Keras model (a .keras file is a zip archive; this one is "
-                         "damaged or cut off); save the model again with model.save(...)")
-    import keras
-
-    import pvae_lib.models.layers  # noqa: F401 - registers custom layers
-    import pvae_lib.models.pvae  # noqa: F401 - registers PVAE
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any loader failure means an unusable file
-        raise ValueError(f"--model {path}: cannot be loaded as a Keras model ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}); save the model again") from None
-    for attr in ("encoder", "decoder", "regressor", "property_scaler"):
-        if getattr(model, attr, None) is None:
-            raise ValueError(f"{path.name} is not a pVAE mapped to properties: it has no {attr}")
-    return model
-
-
-def _starts(model, data, profile, k, seed):
-    if data == "prior":
-        rng = np.random.default_rng(seed)
-        return None, None, rng.standard_normal((k, model.latent_dim)).astype(np.float32)
-    if data == "synthetic":
-        from pvae_lib.data.datasets import load_synthetic_dataset
-
-        ds = load_synthetic_dataset(profile)
-        images, props = ds.images, np.column_stack([ds.porosity, ds.k11])
-    else:
-        images, props = _read_data(Path(data))
-    return images, props, None
-
-
-def _read_data(path: Path):
-    """``images`` and ``(porosity, k11)`` columns of a ``--data`` ``.npz``, checked."""
-    import zipfile
-
-    if not path.is_file():
-        raise FileNotFoundError(f"--data {path}: no such file (give a .npz with images, porosity, k11, "
-                                "or 'synthetic' or 'prior')")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"--data {path}: not a .npz archive; save one with numpy.savez(path, images=..., "
-                         "porosity=..., k11=...)")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            missing = {"images", "porosity", "k11"} - set(f.files)
-            if missing:
-                raise ValueError(f"--data {path.name} lacks arrays {sorted(missing)} (need images, porosity, k11)")
-            images, n, k = f["images"], np.asarray(f["porosity"]), np.asarray(f["k11"])
-    except ValueError as exc:
-        if str(exc).startswith("--data"):
-            raise
-        raise ValueError(f"--data {path}: cannot be read ({exc})") from None
-    if images.ndim != 3:
-        raise ValueError(f"--data {path.name}: images must be (N, H, W) cross-sections, got shape {images.shape}")
-    if n.ndim != 1 or k.ndim != 1 or not len(images) == len(n) == len(k):
-        raise ValueError(f"--data {path.name}: {len(images)} images but {n.size} porosity and {k.size} k11 values; "
-                         "give one porosity and one k11 per image")
-    if len(images) == 0:
-        raise ValueError(f"--data {path.name} holds no images")
-    props = np.column_stack([n, k]).astype(float)
-    if not np.all(np.isfinite(props)):
-        raise ValueError(f"--data {path.name}: porosity or k11 holds NaN or Inf")
-    return images, props
-
-
-def _warn(message: str) -> None:
-    import sys
-
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", profile=None,
-               iterations=2000, loop_iterations=200, seed=0, overwrite=False, progress=True,
-               force=False, refine_calls=0, pore_size=None, aim="nearest", warn=_warn):
-    """Library form of ``pvae design``; returns the CSV table as a DataFrame.
-
-    The target is checked against the training data first (:func:`~pvae_lib.design.inverse.check_target`):
-    outside the training range it is refused (``ValueError``, nothing written) unless ``force``;
-    for an infeasible target (off the feasible band, or out of range with ``force``) ``warn`` is
-    called with the nearest feasible target, which is designed instead when ``aim="nearest"``
-    (default; ``aim="requested"`` designs the requested target). Every candidate (direct and
-    loop result of every start, and the refined designs when ``refine_calls > 0``) is measured
-    exactly; the designs written are the ``n_designs`` distinct ones with the smallest verified
-    error against the designed target. The table and the JSON files give the designed target
-    (``n_aimed``, ``k11_aimed``), its distance from the requested one (``target_distance``,
-    :func:`~pvae_lib.design.verify.scaled_error` units) and each design's error against both.
-    """
-    import pandas as pd
-
-    from pvae_lib.data.io import write_stack
-    from pvae_lib.design.inverse import validate_targets
-    from pvae_lib.design.pipeline import _check_aim, design_target
-    from pvae_lib.fileio import write_json_atomic, write_text_atomic
-    from pvae_lib.plotting import show_structure
-
-    _check_aim(aim)
-    target = validate_targets(target)
-    if n_designs < 1 or starts < 1:
-        raise ValueError("--n-designs and --starts must be >= 1")
-    if refine_calls < 0:
-        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
-    out = Path(out)
-    if (out / "designs.csv").exists() and not overwrite:
-        raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
-    images, props, z0 = _starts(model, data, profile, starts, seed)
-    if refine_calls and pore_size is None and data != "synthetic":
-        raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
-                         "--data synthetic")
-    from pvae_lib.profiles import get_profile
-
-    prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
-    res = design_target(model, target, images, props, profile=prof, n_designs=n_designs, starts=starts,
-                        iterations=iterations, loop_iterations=loop_iterations, refine_calls=refine_calls,
-                        pore_size=pore_size, z0=z0, seed=seed, force=force, aim=aim, warn=warn)
-    check, aimed = res.check, res.aimed
-    out.mkdir(parents=True, exist_ok=True)
-    if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
-        for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
-            if old.is_file() and old.stem.startswith("design"):
-                old.unlink()
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    records = []
-    for j, image in enumerate(res.images):
-        name = f"design_{j:02d}"
-        exact, reg = res.properties[j], res.regressor[j]
-        write_stack(image, out / f"{name}.npy", overwrite=True)
-        write_stack(np.repeat(image[None], image.shape[0], axis=0), out / f"{name}.tif", overwrite=True)
-        fig, ax = plt.subplots(figsize=(2.5, 2.5))
-        # the book's convention: pore white, solid black
-        show_structure(ax, image, title=f"n={exact[0]:.3f}  K11={exact[1]:.3g}", fontsize=8)
-        fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        record = {
-            "design": name, "stage": str(res.stage[j]), "n_target": target[0, 0], "k11_target": target[0, 1],
-            "n_aimed": aimed[0], "k11_aimed": aimed[1], "target_distance": res.distance,
-            "n_exact": exact[0], "k11_exact": exact[1], "error_verified": float(res.error[j]),
-            "error_requested": float(res.error_requested[j]), "n_regressor": reg[0], "k11_regressor": reg[1],
-            "loss": res.loss[j], "start_index": int(res.start_index[j]),
-        }
-        records.append(record)
-        write_json_atomic(out / f"{name}.json", {
-            "design": name, "image": f"{name}.npy", "stage": record["stage"], "target_status": check.status,
-            "target": {"n": float(target[0, 0]), "k11": float(target[0, 1])},
-            "aimed": {"n": float(aimed[0]), "k11": float(aimed[1])}, "target_distance": float(res.distance),
-            "verified": {"n": float(exact[0]), "k11": float(exact[1]),
-                         "method": "porosity = pore fraction; K11 = periodic duct flow (stokes2d), l.u.²"},
-            "error_verified": float(res.error[j]), "error_requested": float(res.error_requested[j]),
-            "regressor": {"n": float(reg[0]), "k11": float(reg[1])},
-        })
-    table = pd.DataFrame.from_records(records)
-    write_text_atomic(out / "designs.csv", table.to_csv(index=False))
-    return table
-
-
 def _main(args) -> int:
     if not 0 < args.n < 1:
         raise ValueError(f"--n (porosity) must lie in (0, 1), got {args.n}")
     if not args.k11 >= 0 or args.k11 == float("inf"):
         raise ValueError(f"--k11 must be non-negative (lattice units), got {args.k11}")
     out = check_output_folder(args.out, holds="designs.csv", overwrite=args.overwrite)
+    from pvae_lib.experiments.design import read_design_data
+
     if args.data not in ("synthetic", "prior"):
-        _read_data(Path(args.data))  # checked before the model is loaded
+        read_design_data(Path(args.data))  # checked before the model is loaded
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model}: file not found")
     quiet_tensorflow(args)
+    from pvae_lib.experiments.design import load_pvae, run_design
+
     model = load_pvae(args.model)
     table = run_design(model, [args.n, args.k11], args.out, n_designs=args.n_designs, starts=args.starts,
                        data=args.data, profile=args.profile, iterations=args.iterations,

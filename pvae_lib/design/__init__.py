@@ -11,9 +11,11 @@ Modules (none imports TensorFlow: it is loaded only when a model is run):
   R², feasibility of targets (Figs. 16-17).
 - :mod:`~pvae_lib.design.verify` - verified selection: every candidate design measured exactly.
 - :mod:`~pvae_lib.design.refine` - exact local search on the square pores of a design.
-- :mod:`~pvae_lib.design.study` - the whole experiment of Section 4.5 in one call.
 - :mod:`~pvae_lib.design.plots` - the figures.
 - :mod:`~pvae_lib.design.widgets` - live (ipywidgets) and kernel-free (jshtml) explorers.
+
+The pipelines that string these together (the Section 4.5 study, ``pvae design``) are the
+experiments layer, :mod:`pvae_lib.experiments`.
 """
 from __future__ import annotations
 
@@ -60,11 +62,6 @@ from .refine import (  # noqa: F401
     refine_designs,
     squares_from_image,
 )
-from .study import (  # noqa: F401
-    InverseStudy,
-    r2_table,
-    run_inverse_study,
-)
 from .verify import (  # noqa: F401
     ComponentDuctFlow,
     PropertyCache,
@@ -78,7 +75,6 @@ from .verify import (  # noqa: F401
 __all__ = [
     "ComponentDuctFlow",
     "InverseResult",
-    "InverseStudy",
     "LatentPCA",
     "PathProperties",
     "PropertyCache",
@@ -107,10 +103,8 @@ __all__ = [
     "pc_property_correlation",
     "latent_properties",
     "r2_scores",
-    "r2_table",
     "random_targets",
     "refine_designs",
-    "run_inverse_study",
     "scaled_error",
     "select_verified",
     "slerp",

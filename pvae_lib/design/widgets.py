@@ -10,7 +10,7 @@
 and the inverse-design explorers (paper Section 4.5):
 
 * :func:`design_explorer` - ipywidgets: type a target (n, K11), get verified designs
-  (:func:`pvae_lib.design.pipeline.design_target`), drawn beside the target on the (n, K11) map.
+  (:func:`pvae_lib.experiments.design.design_target`), drawn beside the target on the (n, K11) map.
 * :func:`design_slider` - its kernel-free counterpart over precomputed targets.
 
 Structures are drawn pore white, solid black (:mod:`pvae_lib.plotting`).
@@ -260,7 +260,7 @@ def design_explorer(model, train_images, train_properties, profile=None, n: floa
                     k11: float | None = None, refine_calls: int | None = None):
     """ipywidgets explorer: type a target (n, K11), press *design*, see verified designs.
 
-    Runs :func:`pvae_lib.design.pipeline.design_target` for the target (starts from the
+    Runs :func:`pvae_lib.experiments.design.design_target` for the target (starts from the
     nearest training structures, direct and loop stages, every candidate measured exactly,
     square-pore refinement), then draws the target and the designs' verified properties on the
     (n, K11) map of the training structures, and the designs themselves. A target outside the
@@ -283,7 +283,7 @@ def design_explorer(model, train_images, train_properties, profile=None, n: floa
     import matplotlib.pyplot as plt
 
     from ..plotting import show_structure
-    from .pipeline import design_target
+    from ..experiments.design import design_target  # the pipeline the explorer shows
 
     if profile is None:
         from pvae_lib.profiles import get_profile

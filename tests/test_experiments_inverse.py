@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from pvae_lib.design.study import protocol_table, run_inverse_study  # noqa: E402
+from pvae_lib.experiments.inverse import protocol_table, run_inverse_study  # noqa: E402
 from pvae_lib.profiles import get_profile, loop_refined_starts  # noqa: E402
 from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
@@ -66,7 +66,7 @@ def test_protocol_table():
 
 def test_verify_and_refine_measures_every_start_and_reports_novelty(setup):
     """Candidates: every start as drawn, after the direct stage and after each loop stage."""
-    from pvae_lib.design.study import verify_and_refine
+    from pvae_lib.experiments.inverse import verify_and_refine
 
     model, images, props = setup
     p = _profile(3, 1)
@@ -87,7 +87,7 @@ def test_verify_and_refine_measures_every_start_and_reports_novelty(setup):
 
 def test_design_target_returns_verified_distinct_designs(setup):
     """The single-target pipeline (pvae design, design explorer): designs measured exactly."""
-    from pvae_lib.design.pipeline import design_target
+    from pvae_lib.experiments.design import design_target
     from pvae_lib.design.verify import ComponentDuctFlow
 
     model, images, props = setup

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..binarize import binarize
-from .evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
-from .inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
+from ..design.evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
+from ..design.inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
                       latent_properties, random_targets, target_box)
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
@@ -212,8 +212,8 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     """
     from pvae_lib.profiles import get_profile
 
-    from .refine import refine_designs
-    from .verify import PropertyCache, select_verified
+    from ..design.refine import refine_designs
+    from ..design.verify import PropertyCache, select_verified
 
     profile = profile if profile is not None else get_profile()
     ds = profile.design
@@ -253,7 +253,7 @@ def verify_and_refine(study: InverseStudy, model, profile=None, stage: str | Non
     }
     novelty = {}
     if train_images is not None:
-        from .novelty import nearest_training_distance
+        from ..design.novelty import nearest_training_distance
 
         designs = {pick: study.designs[stage], "verified selection": verified.images,
                    "+ exact refinement": refined.images}
@@ -368,7 +368,7 @@ def loop_and_verify(model, targets, train_latent, train_properties, evaluator, n
     LoopDesigns
     """
     from ..profiles import get_profile
-    from .verify import PropertyCache, select_verified
+    from ..design.verify import PropertyCache, select_verified
 
     t0 = time.perf_counter()
     ds = (profile or get_profile()).design

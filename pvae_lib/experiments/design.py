@@ -5,7 +5,7 @@ training structures (or prior samples), runs the direct and the binarised loop s
 start, measures every candidate (each start as drawn, and after each stage) with the exact
 solver, optionally refines the best distinct ones by square-pore local search, and returns the
 ``n_designs`` distinct designs with the smallest verified error. It writes nothing;
-:func:`pvae_lib.cli.design.run_design` writes the files.
+:func:`run_design` writes the files (``pvae design`` is its command line).
 
 No structure meets an infeasible target (off the band the training structures cover, or, with
 ``force``, outside their range). By default (``aim="nearest"``) such a target is replaced by the
@@ -18,10 +18,11 @@ requested target anyway (the best compromise).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["AIMS", "DesignSet", "design_target"]
+__all__ = ["AIMS", "DesignSet", "design_target", "run_design", "load_pvae", "read_design_data"]
 
 #: what :func:`design_target` aims at for an infeasible target (``--aim`` of ``pvae design``)
 AIMS = ("nearest", "requested")
@@ -111,8 +112,8 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     from pvae_lib.profiles import get_profile
 
     from ..binarize import binarize
-    from .inverse import check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
-    from .verify import PropertyCache, scaled_error
+    from ..design.inverse import check_target, distinct_designs, initial_guesses, optimize_latent, validate_targets
+    from ..design.verify import PropertyCache, scaled_error
 
     _check_aim(aim)
     profile = profile if profile is not None else get_profile()
@@ -171,7 +172,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     exact = cache(designs)
     error = scaled_error(exact, target[0], model.property_scaler)
     if refine_calls:
-        from .refine import refine_designs
+        from ..design.refine import refine_designs
 
         seeds = distinct_designs(designs, error, n_designs)
         ref = refine_designs(designs[seeds], np.repeat(target, len(seeds), axis=0), model.property_scaler,
@@ -196,3 +197,170 @@ def _check_aim(aim) -> str:
     if aim not in AIMS:
         raise ValueError(f"--aim must be one of {', '.join(AIMS)}, got {aim!r}")
     return aim
+
+
+def load_pvae(path):
+    """Load a saved pVAE ``.keras`` file (needs ``encoder``, ``decoder``, ``regressor``, ``property_scaler``)."""
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--model {path}: file not found")
+    if path.suffix != ".keras":
+        raise ValueError(f"--model must be a saved .keras pVAE, got {path.name}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--model {path}: not a saved Keras model (a .keras file is a zip archive; this one is "
+                         "damaged or cut off); save the model again with model.save(...)")
+    import keras
+
+    import pvae_lib.models.layers  # noqa: F401 - registers custom layers
+    import pvae_lib.models.pvae  # noqa: F401 - registers PVAE
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any loader failure means an unusable file
+        raise ValueError(f"--model {path}: cannot be loaded as a Keras model ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); save the model again") from None
+    for attr in ("encoder", "decoder", "regressor", "property_scaler"):
+        if getattr(model, attr, None) is None:
+            raise ValueError(f"{path.name} is not a pVAE mapped to properties: it has no {attr}")
+    return model
+
+
+def _starts(model, data, profile, k, seed):
+    if data == "prior":
+        rng = np.random.default_rng(seed)
+        return None, None, rng.standard_normal((k, model.latent_dim)).astype(np.float32)
+    if data == "synthetic":
+        from pvae_lib.data.datasets import load_synthetic_dataset
+
+        ds = load_synthetic_dataset(profile)
+        images, props = ds.images, np.column_stack([ds.porosity, ds.k11])
+    else:
+        images, props = read_design_data(Path(data))
+    return images, props, None
+
+
+def read_design_data(path: Path):
+    """``images`` and ``(porosity, k11)`` columns of a ``--data`` ``.npz``, checked."""
+    import zipfile
+
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {path}: no such file (give a .npz with images, porosity, k11, "
+                                "or 'synthetic' or 'prior')")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--data {path}: not a .npz archive; save one with numpy.savez(path, images=..., "
+                         "porosity=..., k11=...)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = {"images", "porosity", "k11"} - set(f.files)
+            if missing:
+                raise ValueError(f"--data {path.name} lacks arrays {sorted(missing)} (need images, porosity, k11)")
+            images, n, k = f["images"], np.asarray(f["porosity"]), np.asarray(f["k11"])
+    except ValueError as exc:
+        if str(exc).startswith("--data"):
+            raise
+        raise ValueError(f"--data {path}: cannot be read ({exc})") from None
+    if images.ndim != 3:
+        raise ValueError(f"--data {path.name}: images must be (N, H, W) cross-sections, got shape {images.shape}")
+    if n.ndim != 1 or k.ndim != 1 or not len(images) == len(n) == len(k):
+        raise ValueError(f"--data {path.name}: {len(images)} images but {n.size} porosity and {k.size} k11 values; "
+                         "give one porosity and one k11 per image")
+    if len(images) == 0:
+        raise ValueError(f"--data {path.name} holds no images")
+    props = np.column_stack([n, k]).astype(float)
+    if not np.all(np.isfinite(props)):
+        raise ValueError(f"--data {path.name}: porosity or k11 holds NaN or Inf")
+    return images, props
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", profile=None,
+               iterations=2000, loop_iterations=200, seed=0, overwrite=False, progress=True,
+               force=False, refine_calls=0, pore_size=None, aim="nearest", warn=_warn):
+    """Library form of ``pvae design``; returns the CSV table as a DataFrame.
+
+    The target is checked against the training data first (:func:`~pvae_lib.design.inverse.check_target`):
+    outside the training range it is refused (``ValueError``, nothing written) unless ``force``;
+    for an infeasible target (off the feasible band, or out of range with ``force``) ``warn`` is
+    called with the nearest feasible target, which is designed instead when ``aim="nearest"``
+    (default; ``aim="requested"`` designs the requested target). Every candidate (direct and
+    loop result of every start, and the refined designs when ``refine_calls > 0``) is measured
+    exactly; the designs written are the ``n_designs`` distinct ones with the smallest verified
+    error against the designed target. The table and the JSON files give the designed target
+    (``n_aimed``, ``k11_aimed``), its distance from the requested one (``target_distance``,
+    :func:`~pvae_lib.design.verify.scaled_error` units) and each design's error against both.
+    """
+    import pandas as pd
+
+    from pvae_lib.data.io import write_stack
+    from pvae_lib.design.inverse import validate_targets
+    from pvae_lib.fileio import write_json_atomic, write_text_atomic
+    from pvae_lib.plotting import show_structure
+
+    _check_aim(aim)
+    target = validate_targets(target)
+    if n_designs < 1 or starts < 1:
+        raise ValueError("--n-designs and --starts must be >= 1")
+    if refine_calls < 0:
+        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
+    out = Path(out)
+    if (out / "designs.csv").exists() and not overwrite:
+        raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
+    images, props, z0 = _starts(model, data, profile, starts, seed)
+    if refine_calls and pore_size is None and data != "synthetic":
+        raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
+                         "--data synthetic")
+    from pvae_lib.profiles import get_profile
+
+    prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
+    res = design_target(model, target, images, props, profile=prof, n_designs=n_designs, starts=starts,
+                        iterations=iterations, loop_iterations=loop_iterations, refine_calls=refine_calls,
+                        pore_size=pore_size, z0=z0, seed=seed, force=force, aim=aim, warn=warn)
+    check, aimed = res.check, res.aimed
+    out.mkdir(parents=True, exist_ok=True)
+    if overwrite:  # what a new run replaces: every earlier design, also beyond the new count
+        for old in [*out.glob("design_[0-9]*.*"), out / "designs.csv"]:
+            if old.is_file() and old.stem.startswith("design"):
+                old.unlink()
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    records = []
+    for j, image in enumerate(res.images):
+        name = f"design_{j:02d}"
+        exact, reg = res.properties[j], res.regressor[j]
+        write_stack(image, out / f"{name}.npy", overwrite=True)
+        write_stack(np.repeat(image[None], image.shape[0], axis=0), out / f"{name}.tif", overwrite=True)
+        fig, ax = plt.subplots(figsize=(2.5, 2.5))
+        # the book's convention: pore white, solid black
+        show_structure(ax, image, title=f"n={exact[0]:.3f}  K11={exact[1]:.3g}", fontsize=8)
+        fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        record = {
+            "design": name, "stage": str(res.stage[j]), "n_target": target[0, 0], "k11_target": target[0, 1],
+            "n_aimed": aimed[0], "k11_aimed": aimed[1], "target_distance": res.distance,
+            "n_exact": exact[0], "k11_exact": exact[1], "error_verified": float(res.error[j]),
+            "error_requested": float(res.error_requested[j]), "n_regressor": reg[0], "k11_regressor": reg[1],
+            "loss": res.loss[j], "start_index": int(res.start_index[j]),
+        }
+        records.append(record)
+        write_json_atomic(out / f"{name}.json", {
+            "design": name, "image": f"{name}.npy", "stage": record["stage"], "target_status": check.status,
+            "target": {"n": float(target[0, 0]), "k11": float(target[0, 1])},
+            "aimed": {"n": float(aimed[0]), "k11": float(aimed[1])}, "target_distance": float(res.distance),
+            "verified": {"n": float(exact[0]), "k11": float(exact[1]),
+                         "method": "porosity = pore fraction; K11 = periodic duct flow (stokes2d), l.u.²"},
+            "error_verified": float(res.error[j]), "error_requested": float(res.error_requested[j]),
+            "regressor": {"n": float(reg[0]), "k11": float(reg[1])},
+        })
+    table = pd.DataFrame.from_records(records)
+    write_text_atomic(out / "designs.csv", table.to_csv(index=False))
+    return table
