@@ -13,7 +13,7 @@ def test_generate_and_label_synthetic(tmp_path, capsys):
     assert main(["generate", "synthetic", "--n", "12", "--size", "20", "--pore", "2", "--min-pores", "5",
                  "--max-pores", "20", "--seed", "3", "--out", str(out)]) == 0
     data = open_dataset(out)
-    assert data.images.shape == (12, 20, 20) and data.meta["seed"] == 3 and data.extruded_length == 20
+    assert data.images.shape == (12, 20, 20) and data.provenance["seed"] == 3 and data.extruded_length == 20
     # the same seed through the library gives the same patterns
     assert np.array_equal(data.images, generate_synthetic(12, 20, 2, 5, 20, rng=np.random.default_rng(3)))
     assert main(["label", str(out), "--quiet", "--every", "5"]) == 0
@@ -44,7 +44,7 @@ def test_generate_foam_and_label_with_lbm(tmp_path):
     assert main(["generate", "foam", "--size", "32", "--cell-size", "10", "--porosity", "0.85", "--strains", "0,0.3",
                  "--sub", "16", "--stride", "16", "--seed", "1", "--out", str(out), "--quiet"]) == 0
     data = open_dataset(out)
-    assert data.images.shape == (16, 16, 16, 16) and data.meta["strains"] == [0.0, 0.3]
+    assert data.images.shape == (16, 16, 16, 16) and data.provenance["strains"] == [0.0, 0.3]
     import pytest
 
     pytest.importorskip("pvae_lib.lbm.permeability")
@@ -60,7 +60,7 @@ def test_generate_foam_replicas_and_label_the_full_tensor(tmp_path, capsys):
     assert main(["generate", "foam", "--size", "16", "--cell-size", "8", "--porosity", "0.85", "--strains", "0,0.3",
                  "--sub", "16", "--stride", "16", "--seed", "1", "--replicas", "2", "--out", str(out), "--quiet"]) == 0
     data = open_dataset(out)
-    assert data.images.shape == (4, 16, 16, 16) and data.meta["replicas"] == 2
+    assert data.images.shape == (4, 16, 16, 16) and data.provenance["replicas"] == 2
     samples = pd.read_csv(out / "samples.csv")
     assert list(samples["replica"]) == [0, 0, 1, 1] and list(samples["volume"]) == [0, 1, 2, 3]
     assert not np.array_equal(data.images[0], data.images[2])  # independent foams

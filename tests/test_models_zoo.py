@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from pvae_lib.data.datasets import SyntheticDataset  # noqa: E402
+from pvae_lib.data import Dataset  # noqa: E402
 from pvae_lib.models import zoo  # noqa: E402
 from pvae_lib.profiles import CNNSection, PVAESection, get_profile, with_overrides  # noqa: E402
 
@@ -19,7 +19,7 @@ def tiny(monkeypatch, tmp_path):
     images = rng.random((40, 26, 26)) > 0.6
     n = images.reshape(40, -1).mean(axis=1)
     table = pd.DataFrame({"case": np.arange(40), "n_F": n, "Permeability_x": n ** 2})
-    ds = SyntheticDataset(images=images, porosity=n, k11=n ** 2, seed=1, properties=table, folder=Path("."))
+    ds = Dataset(images=images, properties=table, provenance={"seed": 1}, folder=Path("."))
     monkeypatch.setattr(zoo, "_dataset", lambda profile: ds)
     profile = with_overrides(
         get_profile("quick"),

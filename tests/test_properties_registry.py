@@ -36,16 +36,34 @@ def test_property_values_reads_by_name_and_names_what_is_missing():
         property_values(table, ("porosity",))
 
 
-def test_datasets_share_the_vocabulary(tmp_path):
-    """Synthetic, foam and on-disk datasets: ``properties`` is the table, ``values(names)`` the array."""
-    import dataclasses
-
-    from pvae_lib.data.datasets import SyntheticDataset
-    from pvae_lib.data.foam_dataset import FoamDataset
+def test_one_dataset_type_for_synthetic_foam_and_user_data(tmp_path):
+    """Synthetic, foam and on-disk datasets are one type: ``properties`` is the table, ``values(names)``
+    the array, ``names`` what a model of the data maps to, ``provenance`` how the images were made."""
+    from pvae_lib.data import Dataset
+    from pvae_lib.data.container import open_dataset, save_dataset
+    from pvae_lib.data.datasets import load_synthetic_dataset
+    from pvae_lib.data.foam_dataset import load_foam_dataset
+    from pvae_lib.data.properties import PATTERN_PROPERTIES, VOLUME_PROPERTIES
 
     table = pd.DataFrame({"case": [0, 1], POROSITY: [0.25, 0.5], "strain": [0.0, 0.5],
                           **{c: [1.0, 2.0] for c in PERMEABILITY_COLUMNS}})
-    foam = FoamDataset(images=np.zeros((2, 4, 4, 4), bool), properties=table, volumes=[])
+    foam = Dataset(images=np.zeros((2, 4, 4, 4), bool), properties=table, names=VOLUME_PROPERTIES)
     assert foam.values().shape == (2, 4) and foam.values(["n"])[:, 0].tolist() == [0.25, 0.5]
-    assert {f.name for f in dataclasses.fields(SyntheticDataset)} >= {"properties"}
-    assert SyntheticDataset.NAMES == ("n", "k11") and FoamDataset.NAMES == ("n", "k11", "k22", "k33")
+    assert foam.porosity.tolist() == [0.25, 0.5] and foam.strain.tolist() == [0.0, 0.5]
+    assert foam.permeability.shape == (2, 3) and foam.k11.tolist() == [1.0, 2.0]
+    # the loaders' return annotations name the one type
+    import typing
+
+    for loader in (load_synthetic_dataset, load_foam_dataset, open_dataset):
+        assert typing.get_type_hints(loader)["return"] is Dataset, loader.__name__
+    # on disk: 2-D patterns map to (n, K11), 3-D samples to a K per axis; unlabelled: a clear error
+    save_dataset(tmp_path / "p", np.ones((3, 5, 5), bool), meta={"seed": 7}, extruded_length=5)
+    save_dataset(tmp_path / "v", np.ones((3, 5, 5, 5), bool))
+    patterns, volumes = open_dataset(tmp_path / "p"), open_dataset(tmp_path / "v")
+    assert patterns.names == PATTERN_PROPERTIES and volumes.names == VOLUME_PROPERTIES
+    assert patterns.seed == 7 and patterns.provenance["seed"] == 7 and patterns.extruded_length == 5
+    assert patterns.sample(0).shape == (5, 5, 5) and volumes.sample(0).shape == (5, 5, 5)
+    with pytest.raises(ValueError, match="label it first"):
+        patterns.values()
+    with pytest.raises(ValueError, match="strain"):
+        Dataset(images=np.zeros((1, 2, 2), bool), properties=table.iloc[:1].drop(columns="strain")).strain

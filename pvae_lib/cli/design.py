@@ -40,8 +40,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from ._checks import check_output_folder, non_negative_int, positive_int, quiet_tensorflow
 
 __all__ = ["register"]
@@ -90,7 +88,7 @@ def _main(args) -> int:
         raise ValueError(f"--n (porosity) must lie in (0, 1), got {args.n}")
     if not args.k11 >= 0 or args.k11 == float("inf"):
         raise ValueError(f"--k11 must be non-negative (lattice units), got {args.k11}")
-    out = check_output_folder(args.out, holds="designs.csv", overwrite=args.overwrite)
+    check_output_folder(args.out, holds="designs.csv", overwrite=args.overwrite)  # before any work
     from pvae_lib.experiments.design import read_design_data
 
     if args.data not in ("synthetic", "prior"):

@@ -19,11 +19,12 @@ Submodules (import what you need; nothing heavy is imported here):
 """
 from __future__ import annotations
 
-from .datasets import SyntheticDataset, load_synthetic_dataset
+from .container import Dataset
+from .datasets import load_synthetic_dataset
 from .io import read_image, write_stack
 from .real_foam import anisotropy, fit_exponential, fit_kozeny_carman, kozeny_carman, load_real_foam, plot_k_vs_n
 from .resources import shipped_path
 from .synthetic import extrude, generate_synthetic
 
-__all__ = ["SyntheticDataset", "load_synthetic_dataset", "read_image", "write_stack", "extrude", "generate_synthetic",
+__all__ = ["Dataset", "load_synthetic_dataset", "read_image", "write_stack", "extrude", "generate_synthetic",
            "load_real_foam", "kozeny_carman", "fit_kozeny_carman", "fit_exponential", "anisotropy", "plot_k_vs_n", "shipped_path"]

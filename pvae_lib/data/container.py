@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -26,52 +26,99 @@ import pandas as pd
 
 from ..fileio import atomic_path, write_json_atomic
 from ..images import as_pore_array
+from .properties import PATTERN_PROPERTIES, VOLUME_PROPERTIES
 from .synthetic import extrude
 
-__all__ = ["DatasetOnDisk", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES_CSV"]
+__all__ = ["Dataset", "save_dataset", "create_dataset", "open_dataset", "IMAGES", "META", "PROPERTIES_CSV"]
 
 IMAGES, META, PROPERTIES_CSV = "images.npy", "meta.json", "properties.csv"
 FORMAT = "pvae-dataset"
 
 
 @dataclass
-class DatasetOnDisk:
-    """An opened dataset folder.
+class Dataset:
+    """Images with their properties and where they came from: the one dataset type of the library.
+
+    The synthetic square-pore set (:func:`pvae_lib.data.datasets.load_synthetic_dataset`), the
+    foam sub-volumes (:func:`pvae_lib.data.foam_dataset.load_foam_dataset`) and any dataset folder
+    (:func:`open_dataset`, e.g. a user's labelled micro-CT windows) are all of this type.
 
     Attributes
     ----------
-    folder : Path
-    images : numpy.memmap of bool, (N, H, W) or (N, D, H, W)
-    meta : dict
+    images : ndarray (or numpy.memmap) of bool, (N, H, W) extruded 2-D patterns or (N, D, H, W)
+        3-D samples; ``True`` = pore, array axis 0 = x1.
     properties : pandas.DataFrame or None
-        ``properties.csv`` if present (validated against the image count).
+        The authors' property table, one row per image in the same order (``case, n_F, ...,
+        Permeability_x[, _y, _z, ...]``); ``None`` for a folder not labelled yet.
+    provenance : dict
+        How the images were made: generator parameters and seed (``meta.json`` of a folder).
+    names : tuple of str
+        The properties a model of these data is mapped to (:data:`~pvae_lib.data.properties.PROPERTIES`
+        names): ``("n", "k11")`` for extruded patterns, ``("n", "k11", "k22", "k33")`` for foams.
+    folder : Path or None
+        The dataset folder the images were read from (a cache folder for generated sets).
+    volumes : list
+        Foams only: the regenerated full foam volumes the sub-volumes were cut from.
     """
 
-    folder: Path
     images: np.ndarray
-    meta: dict
-    properties: pd.DataFrame | None
+    properties: pd.DataFrame | None = None
+    provenance: dict = field(default_factory=dict)
+    names: tuple = PATTERN_PROPERTIES
+    folder: Path | None = None
+    volumes: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def values(self, names=("n", "k11")) -> np.ndarray:
-        """(N, P) array of the properties ``names`` (:data:`~pvae_lib.data.properties.PROPERTIES`)."""
+    def values(self, names=None) -> np.ndarray:
+        """(N, P) array of the properties ``names`` (default :attr:`names`) from :attr:`properties`."""
         if self.properties is None:
-            raise ValueError(f"{self.folder} has no {PROPERTIES_CSV}: label it first (pvae data label)")
+            where = f"{self.folder} has no {PROPERTIES_CSV}" if self.folder else "the dataset has no properties"
+            raise ValueError(f"{where}: label it first (pvae label)")
         from .properties import property_values
 
-        return property_values(self.properties, names)
+        return property_values(self.properties, self.names if names is None else names)
+
+    @property
+    def porosity(self) -> np.ndarray:
+        """(N,) porosity :math:`n^F` from the table."""
+        return self.values(("n",))[:, 0]
+
+    @property
+    def k11(self) -> np.ndarray:
+        """(N,) K11 (l.u.²) from the table."""
+        return self.values(("k11",))[:, 0]
+
+    @property
+    def permeability(self) -> np.ndarray:
+        """(N, 3) K11, K22, K33 (l.u.²) from the table (3-D samples labelled along every axis)."""
+        return self.values(("k11", "k22", "k33"))
+
+    @property
+    def strain(self) -> np.ndarray:
+        """(N,) compression strain of each foam sub-volume (the table's ``strain`` column)."""
+        if self.properties is None or "strain" not in self.properties:
+            raise ValueError("the dataset's table has no strain column (only foam sub-volumes have one)")
+        return self.properties["strain"].to_numpy(float)
+
+    @property
+    def seed(self):
+        """Seed of the generator that made the images (``None`` if not recorded)."""
+        return self.provenance.get("seed")
 
     @property
     def extruded_length(self) -> int | None:
         """Length of the extrusion along x1 for 2-D patterns, else ``None``."""
-        return self.meta.get("extruded_length")
+        return self.provenance.get("extruded_length")
 
-    def sample(self, i: int) -> np.ndarray:
-        """The 3-D sample ``i`` (extruded along axis 0 for pattern datasets)."""
+    def sample(self, i: int, length: int | None = None) -> np.ndarray:
+        """The 3-D sample ``i`` (a pattern extruded along axis 0: default length :attr:`extruded_length`,
+        else a cube)."""
         image = np.asarray(self.images[i])
-        return extrude(image, self.extruded_length) if self.extruded_length else image
+        if image.ndim == 3:
+            return image
+        return extrude(image, length or self.extruded_length)
 
 
 def _meta(images_shape, meta: dict | None, extruded_length: int | None) -> dict:
@@ -156,7 +203,7 @@ def create_dataset(
     write_json_atomic(folder / META, info)
 
 
-def open_dataset(folder: str | os.PathLike, *, mmap: bool = True, properties: bool = True) -> DatasetOnDisk:
+def open_dataset(folder: str | os.PathLike, *, mmap: bool = True, properties: bool = True) -> Dataset:
     """Open a dataset folder written by :func:`save_dataset` / ``pvae generate``.
 
     Parameters
@@ -191,4 +238,5 @@ def open_dataset(folder: str | os.PathLike, *, mmap: bool = True, properties: bo
         from .labels import provenance_path, read_labels
 
         table = read_labels(props, n_images=len(images), require_line_ends=provenance_path(folder).is_file())
-    return DatasetOnDisk(folder=folder, images=images, meta=meta, properties=table)
+    names = VOLUME_PROPERTIES if images.ndim == 4 else PATTERN_PROPERTIES  # 3-D samples: a K per axis
+    return Dataset(images=images, properties=table, provenance=meta, names=names, folder=folder)

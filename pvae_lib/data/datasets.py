@@ -8,70 +8,23 @@ labels K11 with the exact extruded-flow solver and caches everything in
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..cache import is_current
 from ..fileio import file_lock
 from ..profiles import Profile, get_profile
 from ..results import artifacts_dir
-from .container import IMAGES, PROPERTIES_CSV, open_dataset, save_dataset
+from .container import IMAGES, PROPERTIES_CSV, Dataset, open_dataset, save_dataset
 from .labels import label_dataset
-from .properties import POROSITY, permeability_column, property_values
-from .synthetic import extrude, generate_synthetic
+from .properties import PATTERN_PROPERTIES
+from .synthetic import generate_synthetic
 
-__all__ = ["SyntheticDataset", "load_synthetic_dataset", "synthetic_seed"]
+__all__ = ["load_synthetic_dataset", "synthetic_seed"]
 
 #: Mixed with the profile seed so that the synthetic set has its own random stream.
 _STREAM = 41
-
-
-@dataclass
-class SyntheticDataset:
-    """The synthetic square-pore dataset of one profile.
-
-    Attributes
-    ----------
-    images : ndarray of bool, (N, H, W)
-        2-D patterns, ``True`` = pore; sample ``i`` is ``extrude(images[i])`` (x1 = axis 0).
-    porosity : ndarray of float, (N,)
-        :math:`n^F` (paper Eq. 1).
-    k11 : ndarray of float, (N,)
-        Intrinsic permeability K11 along the extrusion axis in l.u. (exact extruded Stokes flow).
-    seed : int
-        Seed of the generator (``numpy.random.default_rng([seed, 41])``).
-    properties : pandas.DataFrame
-        The authors' table: ``case, n_F, Permeability_x``.
-    folder : Path
-        Cache folder (a dataset folder, see :mod:`pvae_lib.data.container`).
-    params : dict
-        Generator parameters.
-    """
-
-    images: np.ndarray
-    porosity: np.ndarray
-    k11: np.ndarray
-    seed: int
-    properties: pd.DataFrame
-    folder: Path
-    params: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    #: the properties the synthetic models are mapped to (:data:`~pvae_lib.data.properties.PROPERTIES`)
-    NAMES = ("n", "k11")
-
-    def values(self, names=NAMES) -> np.ndarray:
-        """(N, P) array of the properties ``names`` (default ``n, K11``) from :attr:`properties`."""
-        return property_values(self.properties, names)
-
-    def sample(self, i: int, length: int | None = None) -> np.ndarray:
-        """3-D sample ``i``: the pattern extruded along axis 0 (default: a cube)."""
-        return extrude(self.images[i], length)
 
 
 def synthetic_seed(profile: Profile) -> int:
@@ -94,7 +47,7 @@ def _params(profile: Profile) -> dict:
 
 
 def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool = True,
-                           workers: int | None = None, progress: bool = True) -> SyntheticDataset:
+                           workers: int | None = None, progress: bool = True) -> Dataset:
     """Generate (or read from cache) and label the profile's synthetic dataset.
 
     Parameters
@@ -110,7 +63,9 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
 
     Returns
     -------
-    SyntheticDataset
+    Dataset
+        :class:`~pvae_lib.data.container.Dataset` with ``names = ("n", "k11")``; its
+        ``provenance`` holds the generator's parameters and seed.
     """
     import tempfile
 
@@ -129,7 +84,7 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
         with ctx:
             fresh = True
             if (folder / IMAGES).is_file():
-                meta = open_dataset(folder).meta
+                meta = open_dataset(folder).provenance
                 fresh = not is_current({k: meta.get(k) for k in params}, params)
             if fresh:
                 rng = np.random.default_rng([params["seed"], _STREAM])
@@ -142,15 +97,8 @@ def load_synthetic_dataset(profile: Profile | str | None = None, *, cache: bool 
             data = open_dataset(folder, mmap=False)
         if len(table) != len(data):
             raise RuntimeError(f"{folder / PROPERTIES_CSV}: {len(table)} rows for {len(data)} images")
-        return SyntheticDataset(
-            images=np.asarray(data.images),
-            porosity=table[POROSITY].to_numpy(),
-            k11=table[permeability_column(0)].to_numpy(),
-            seed=params["seed"],
-            properties=table,
-            folder=folder,
-            params=params,
-        )
+        return Dataset(images=np.asarray(data.images), properties=table, provenance=params, names=PATTERN_PROPERTIES,
+                       folder=folder)
     finally:
         if tmp is not None:
             tmp.cleanup()

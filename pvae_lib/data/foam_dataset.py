@@ -18,59 +18,19 @@ from the command line or by ``load_foam_dataset(profile, build=True)``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .properties import PERMEABILITY_COLUMNS, property_values
+from .container import Dataset
+from .properties import PERMEABILITY_COLUMNS, VOLUME_PROPERTIES
 from .resources import shipped_path
 
-__all__ = ["FoamDataset", "default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
+__all__ = ["default_foam_csv", "foam_config_from_profile", "attach_subvolumes", "load_foam_dataset",
            "SHIPPED_FOAM", "foam_settings", "has_shipped_labels", "foam_run_dir", "foam_label_commands",
            "build_foam_labels", "foam_label_config", "foam_label_table"]
 
-
-
-@dataclass
-class FoamDataset:
-    """Foam sub-volumes with their labels.
-
-    Attributes
-    ----------
-    images : ndarray of bool, shape (N, s, s, s)
-        ``True`` = pore; array axis 0 = x1 = compression and K11 flow axis.
-    properties : pandas.DataFrame
-        The authors' property table (``case, n_F, strain, ..., Permeability_x|y|z``), one row
-        per image, same order.
-    volumes : list of FoamVolume
-        The regenerated full foam volumes: volume ``r * len(strains) + k`` is foam ``r`` at strain ``k``.
-    """
-
-    images: np.ndarray
-    properties: pd.DataFrame
-    volumes: list
-
-    #: the properties the foam pVAE is mapped to (:data:`~pvae_lib.data.properties.PROPERTIES`)
-    NAMES = ("n", "k11", "k22", "k33")
-
-    @property
-    def porosity(self) -> np.ndarray:
-        return property_values(self.properties, "n")[:, 0]
-
-    @property
-    def strain(self) -> np.ndarray:
-        return self.properties["strain"].to_numpy(float)
-
-    @property
-    def permeability(self) -> np.ndarray:
-        """(N, 3) array of K11, K22, K33 in lattice units (l.u.)."""
-        return property_values(self.properties, ("k11", "k22", "k33"))
-
-    def values(self, names=NAMES) -> np.ndarray:
-        """(N, P) array of the properties ``names`` (default ``n, K11, K22, K33``, as the pVAE uses)."""
-        return property_values(self.properties, names)
 
 
 def default_foam_csv() -> Path:
@@ -141,7 +101,7 @@ def _dataset_matches(folder: Path, profile, seed: int) -> bool | None:
         return None
     d = profile.data
     try:
-        meta = open_dataset(folder, properties=False).meta
+        meta = open_dataset(folder, properties=False).provenance
     except (OSError, ValueError):
         return False
     return (meta.get("config") == asdict(foam_config_from_profile(d)) and meta.get("seed") == seed
@@ -296,7 +256,7 @@ def attach_subvolumes(volumes, table: pd.DataFrame, sub_size: int, atol: float =
 
 
 def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: int | None = None,
-                      progress: bool = False, build: bool = False) -> FoamDataset:
+                      progress: bool = False, build: bool = False) -> Dataset:
     """Regenerate the profile's foams from the seed and attach their LBM labels.
 
     Parameters
@@ -321,8 +281,10 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
 
     Returns
     -------
-    FoamDataset
-        Sub-volumes in table order; their porosity equals the table's ``n_F`` (checked).
+    Dataset
+        :class:`~pvae_lib.data.container.Dataset` of the sub-volumes in table order (their
+        porosity equals the table's ``n_F``, checked), ``names = ("n", "k11", "k22", "k33")``,
+        the regenerated foams in ``volumes`` and the foam settings in ``provenance``.
     """
     from ..profiles import get_profile
     from .foam import generate_foam_replicas
@@ -342,4 +304,5 @@ def load_foam_dataset(profile=None, csv: str | os.PathLike | None = None, seed: 
     volumes = generate_foam_replicas(foam_config_from_profile(section), strains, seed=seed,
                                      replicas=int(section.foam_replicas), progress=progress)
     images = attach_subvolumes(volumes, table, section.foam_subvolume_size)
-    return FoamDataset(images=images, properties=table, volumes=volumes)
+    provenance = {"kind": "foam", **foam_settings(profile, seed)}
+    return Dataset(images=images, properties=table, provenance=provenance, names=VOLUME_PROPERTIES, volumes=volumes)

@@ -591,7 +591,7 @@ def label_dataset(
         if todo.size or not path.is_file():
             if stored is None:
                 write_json_atomic(settings_path, {"format": LABELS_FORMAT, **wanted, "pvae_lib": __version__,
-                                                  "table": output, "dataset": data.meta.get("kind")})
+                                                  "table": output, "dataset": data.provenance.get("kind")})
         samples_csv = folder / "samples.csv"  # per-sample descriptors (e.g. foam strain), copied over
         extra = pd.read_csv(samples_csv).set_index(CASE) if samples_csv.is_file() else None
         state = {"table": done, "pending": [], "last": time.perf_counter()}

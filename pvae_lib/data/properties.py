@@ -26,6 +26,8 @@ __all__ = [
     "PERMEABILITY_COLUMNS",
     "OFF_DIAGONAL_COLUMNS",
     "ASYMMETRY",
+    "PATTERN_PROPERTIES",
+    "VOLUME_PROPERTIES",
     "Property",
     "PROPERTIES",
     "property_values",
@@ -79,6 +81,11 @@ PROPERTIES = {p.name: p for p in (
     Property("k13", OFF_DIAGONAL_COLUMNS[1], "$K_{13}$", "l.u.²"),
     Property("k23", OFF_DIAGONAL_COLUMNS[2], "$K_{23}$", "l.u.²"),
 )}
+
+#: what the models of extruded 2-D patterns are mapped to (the synthetic set: the paper's (n, K11))
+PATTERN_PROPERTIES = ("n", "k11")
+#: what the models of 3-D samples are mapped to (the foam study: a permeability per axis)
+VOLUME_PROPERTIES = ("n", "k11", "k22", "k33")
 
 
 def property_values(table: pd.DataFrame, names=("n", "k11")) -> np.ndarray:

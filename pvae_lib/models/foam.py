@@ -13,12 +13,12 @@ from there when its key matches. ``python -m pvae_lib.models.foam`` trains it fr
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..cache import canonical, data_fingerprint, key_digest
+from ..data.properties import VOLUME_PROPERTIES
 from ..fileio import atomic_path, file_lock, write_json_atomic
 from ..profiles import get_profile
 from ..results import artifacts_dir
@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
 __all__ = ["FoamPVAE", "foam_pvae_section", "foam_model_key", "foam_cache_paths", "get_trained_foam_pvae",
            "load_foam_training_data"]
 
-FOAM_PROPERTIES = ("n", "k11", "k22", "k33")
+#: the foam pVAE's outputs (the properties of 3-D samples)
+FOAM_PROPERTIES = VOLUME_PROPERTIES
 
 
 @dataclasses.dataclass

@@ -235,7 +235,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     """
     import keras
 
-    from ..data.datasets import SyntheticDataset
+    from ..data.properties import PATTERN_PROPERTIES
     from .pvae import PVAE  # noqa: F401 - registers the class for loading
     from .training import split_indices, train_pvae, train_vae
 
@@ -243,7 +243,7 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     if kind not in ("pvae", "vae"):
         raise ValueError(f"kind must be 'pvae' or 'vae', got {kind!r}")
     properties = tuple(str(p).lower() for p in properties)
-    known = SyntheticDataset.NAMES  # the synthetic data's properties (pvae_lib.data.properties)
+    known = PATTERN_PROPERTIES  # the synthetic data's properties (pvae_lib.data.properties)
     if kind == "pvae" and (not properties or any(p not in known for p in properties)):
         raise ValueError(f"properties must be a non-empty subset of {known}, got {properties}")
     folder = models_dir(profile)
