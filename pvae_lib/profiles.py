@@ -157,9 +157,9 @@ class DesignSection:
 #: symmetries as augmentation (:mod:`pvae_lib.data.symmetry`; they swap K22 and K33 with the image).
 #: Trained once and shipped (:mod:`pvae_lib.models.shipped`).
 QUICK_FOAM_PVAE = (("latent_dim", 32), ("base_filters", 8), ("batch_size", 8), ("beta", 0.01), ("lam", 1e4),
-                   ("learning_rate", 1.2e-4), ("epochs_vae", 40), ("epochs_regressor", 100), ("epochs_joint", 20),
+                   ("learning_rate", 1.2e-4), ("epochs_vae", 90), ("epochs_regressor", 100), ("epochs_joint", 40),
                    ("learning_rate_joint", 5e-4), ("patience", 30), ("augment", True), ("schedule", "plateau"),
-                   ("joint_train_decoder", False), ("regressor_units", (16, 16, 4)), ("regressor_output", "linear"))
+                   ("joint_train_decoder", True), ("regressor_units", (64, 64, 16)), ("regressor_output", "linear"))
 
 
 @dataclass(frozen=True)
