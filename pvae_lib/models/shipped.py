@@ -218,6 +218,9 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
     from .zoo import _dataset, get_trained_cnn, get_trained_pvae, models_dir
 
     profile = get_profile(profile) if profile is None or isinstance(profile, str) else profile
+    # the code that trains: read before anything is written (the shipped files are tracked, so a
+    # commit read after copying them would always look modified)
+    commit = _git_commit()
     folder = models_dir(profile)
     every = 10 if progress else 0
     old = manifest(profile.name) or {}
@@ -278,7 +281,7 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
         "profile": profile.name,
         "seed": int(profile.seed),
         "pvae_lib": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "python": platform.python_version(),
