@@ -217,7 +217,9 @@ def plot_tensor_against_strain(table, strain, strains):
     right.axhline(0.0, color="0.5", lw=0.8)
     right.set_xticks(x, [f"{e:.0%}" for e in strains])
     right.set(xlabel="strain", ylabel="off-diagonal / mean diagonal")
-    right.legend(fontsize="small")
+    lo, hi = right.get_ylim()
+    right.set_ylim(lo, hi + 0.5 * (hi - lo))  # room for the legend above the whiskers
+    right.legend(fontsize="small", loc="upper center")
     return fig
 
 
