@@ -76,8 +76,12 @@ x = attach_subvolumes(volumes, rows, d.foam_subvolume_size)
 y = property_values(rows, FOAM_PROPERTIES)
 section = dataclasses.replace(foam_pvae_section(profile), epochs_vae=6, epochs_regressor=30, epochs_joint=2)
 res = train_pvae(x, y, names=FOAM_PROPERTIES, profile=profile, section=section, seed=profile.seed)
+# the validation MSE of the constant prediction (the training mean), on the regressor's scaled targets
+scaler = res.model.property_scaler
+y_tr, y_va = scaler.transform(y[res.split["train"]]), scaler.transform(y[res.split["val"]])
+constant = float(((y_va - y_tr.mean(axis=0)) ** 2).mean())
 print(json.dumps({"recon": res.stages["vae"].history["val_recon"], "reg": res.stages["regressor"].history["val_loss"],
-                  "r2": res.r2}))
+                  "constant": constant, "r2": res.r2}))
 """
 
 
@@ -85,8 +89,10 @@ print(json.dumps({"recon": res.stages["vae"].history["val_recon"], "reg": res.st
 def test_short_foam_pvae_run_learns(tmp_path):
     """The foam pVAE (shipped for the book) still learns from scratch: the first foam's 320 sub-volumes,
     the quick profile's foam settings (augmentation included), 6 + 30 + 2 epochs, in a process with
-    oneDNN on as in the foam chapter. Measured (2 cores, busy): test R² n 0.70, K11 0.45, K22 0.59,
-    K33 0.54 after 6 VAE epochs (a broken regressor, e.g. a dead ReLU output, gives R² n -14.6); 140 s."""
+    oneDNN on as in the foam chapter. Measured (2 cores, busy) with the shipped settings (64-64-16
+    regressor): validation reconstruction 19,650 -> 16,898; regressor validation MSE 0.0667 after its
+    first epoch, 0.0333 at best, the constant prediction's 0.0747; test R² n 0.85, K11 0.65, K22 0.72,
+    K33 0.60 (the 16-16-4 regressor: R² n 0.70, K11 0.45; a dead ReLU output: R² n -14.6)."""
     import json
     import os
     import subprocess
@@ -99,5 +105,8 @@ def test_short_foam_pvae_run_learns(tmp_path):
     res = json.loads(out.stdout.strip().splitlines()[-1])
     recon, reg = res["recon"], res["reg"]
     assert recon[-1] < 0.95 * recon[0], recon
-    assert min(reg) < 0.3 * reg[0], reg
-    assert res["r2"]["n"] > 0.5, res["r2"]
+    # the regressor's validation loss falls, and well below what the constant prediction (the training
+    # mean) scores; a broken regressor stays at the constant's loss
+    assert min(reg) < 0.6 * reg[0], reg
+    assert min(reg) < 0.6 * res["constant"], (reg, res["constant"])
+    assert res["r2"]["n"] > 0.7 and res["r2"]["k11"] > 0.4, res["r2"]
