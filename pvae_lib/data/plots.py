@@ -273,7 +273,8 @@ def solid_surface(volume, step: int = 1):
     return verts - 1.0, faces
 
 
-def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 22.0, azim: float = -55.0):
+def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 22.0, azim: float = -55.0,
+                    step: int | None = None):
     """3-D views of the solid of binary volumes (pores empty), one row per entry (e.g. input, reconstruction).
 
     Each panel draws the surface of the solid phase (:func:`solid_surface`), shaded, with the
@@ -287,6 +288,9 @@ def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 2
         Column titles (default: each panel's porosity).
     size : panel edge (inches)
     elev, azim : view angles (degrees) of :meth:`mpl_toolkits.mplot3d.axes3d.Axes3D.view_init`
+    step : voxel step of the surface (:func:`solid_surface`); default: 1 up to 48 voxels per edge,
+        coarser above (a 100³ sub-volume is drawn with step 3), so that a panel stays a few
+        ten thousand triangles
     """
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
@@ -302,7 +306,7 @@ def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 2
         for j, vol in enumerate(rows[label]):
             vol = np.asarray(vol, bool)
             ax = fig.add_subplot(len(labels), m, i * m + j + 1, projection="3d")
-            verts, faces = solid_surface(vol)
+            verts, faces = solid_surface(vol, step or max(1, -(-max(vol.shape) // 48)))
             if len(faces):
                 # (x1, x2, x3) -> plot (x2, x3, x1): the compression axis x1 points up
                 tri = verts[faces][:, :, [1, 2, 0]]
