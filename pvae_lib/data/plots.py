@@ -292,11 +292,10 @@ def plot_volumes_3d(rows: dict, titles=None, size: float = 1.75, elev: float = 2
         coarser above (a 100³ sub-volume is drawn with step 3), so that a panel stays a few
         ten thousand triangles
     """
+    from matplotlib.colors import LightSource
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     plt = _plt()
-    from matplotlib.colors import LightSource
-
     labels = list(rows)
     m = len(rows[labels[0]])
     size = min(size, BOOK_WIDTH / m)

@@ -104,9 +104,9 @@ def lbm_evaluator(axes=(0, 1, 2), config=None, batched: bool | None = None):
     Columns: porosity, then the diagonal permeability ``K_aa`` (l.u.²) along each array axis in
     ``axes`` (``(0, 1, 2)``: n, K11, K22, K33, the properties of the foam pVAE), each computed by
     the lattice Boltzmann solver; NaN for an all-solid or all-pore sample, which has no
-    permeability (:func:`select_verified` never chooses such a candidate). It plugs into :class:`PropertyCache`, :func:`select_verified`
-    and :func:`pvae_lib.design.refine.refine_designs` like the duct-flow evaluator of the 2-D
-    patterns.
+    permeability (:func:`select_verified` never chooses such a candidate). It plugs into
+    :class:`PropertyCache`, :func:`select_verified` and :func:`pvae_lib.design.refine.refine_designs`
+    like the duct-flow evaluator of the 2-D patterns.
 
     Parameters
     ----------

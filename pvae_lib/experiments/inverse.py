@@ -30,7 +30,7 @@ import numpy as np
 from ..binarize import binarize
 from ..design.evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
 from ..design.inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
-                      latent_properties, random_targets, target_box)
+                              latent_properties, random_targets, target_box)
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
            "protocol_table", "LoopDesigns", "loop_and_verify"]
@@ -315,9 +315,7 @@ class LoopDesigns:
     targets : (T, P) the targets, physical units
     selection : :class:`~pvae_lib.design.verify.VerifiedSelection` over the ``2 k`` candidates per
         target (labels ``"start"``: the nearest training samples as drawn, ``"loop"``: after the loop)
-    lookup : (T, P) labels of each target's nearest training sample (the yardstick: a lookup table)
-    start_properties : (T, k, P) exact properties of the decoded starts as drawn
-    start_labels : (T, k, P) labels of the training samples the starts were encoded from
+    start_labels : (T, k, P) labels of the training samples the starts were encoded from, nearest first
     loop_steps : (T * k,) optimisation steps of each start
     solver_calls : distinct structures the exact evaluator measured
     seconds : wall time of the whole study (s)
@@ -325,12 +323,20 @@ class LoopDesigns:
 
     targets: np.ndarray
     selection: object
-    lookup: np.ndarray
-    start_properties: np.ndarray
     start_labels: np.ndarray
     loop_steps: np.ndarray
     solver_calls: int
     seconds: float
+
+    @property
+    def lookup(self) -> np.ndarray:
+        """(T, P) labels of each target's nearest training sample (the yardstick: a lookup table)."""
+        return self.start_labels[:, 0]
+
+    @property
+    def start_properties(self) -> np.ndarray:
+        """(T, k, P) exact properties of the decoded starts as drawn (the first ``k`` candidates)."""
+        return self.selection.all_properties[:, :self.start_labels.shape[1]]
 
     def median_relative_error(self, which: str = "design", columns=slice(1, None)) -> float:
         """Median of ``|p / p* - 1|`` over the targets and the property ``columns`` (default: all but
@@ -383,6 +389,5 @@ def loop_and_verify(model, targets, train_latent, train_properties, evaluator, n
     cache = PropertyCache(evaluator)
     sel = select_verified(model, targets, np.concatenate([start_z, res.z], axis=1),
                           labels=["start"] * k + ["loop"] * k, cache=cache, rule=rule)
-    return LoopDesigns(targets, sel, train_properties[res.start_index[:, 0]], sel.all_properties[:, :k],
-                       train_properties[res.start_index], np.asarray(res.steps), cache.calls,
+    return LoopDesigns(targets, sel, train_properties[res.start_index], np.asarray(res.steps), cache.calls,
                        time.perf_counter() - t0)
