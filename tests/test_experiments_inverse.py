@@ -1,4 +1,5 @@
-"""The inverse-design study (paper Sec. 4.5): the loop stages refine ``loop_starts`` starts per target."""
+"""The inverse-design study (paper Sec. 4.5): the paper's loop refines every start as drawn (stored per
+key and reproduced bit for bit); the binarised loop refines ``loop_binary_starts`` starts per target."""
 import dataclasses
 
 import numpy as np
@@ -11,6 +12,12 @@ from pvae_lib.profiles import get_profile, loop_refined_starts  # noqa: E402
 from _design_fixtures import tiny_dataset, tiny_pvae  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Every test stores its paper loops in a folder of its own (not the build's cache)."""
+    monkeypatch.setenv("PVAE_ARTIFACTS", str(tmp_path / "artifacts"))
+
+
 @pytest.fixture(scope="module")
 def setup():
     model = tiny_pvae()
@@ -20,37 +27,102 @@ def setup():
     return model, images, np.column_stack([porosity, k11])
 
 
-def _profile(n_starts, loop_starts):
+def _profile(n_starts, loop_binary_starts, modes=("loop_binary",), **design):
     p = get_profile("quick")
-    ds = dataclasses.replace(p.design, n_targets=5, n_starts=n_starts, loop_starts=loop_starts,
-                             max_iterations=30, loop_max_iterations=5, loop_modes=("loop",))
+    settings = dict(n_targets=5, n_starts=n_starts, loop_binary_starts=loop_binary_starts, max_iterations=30,
+                    loop_max_iterations=5, loop_modes=modes)
+    ds = dataclasses.replace(p.design, **{**settings, **design})
     return dataclasses.replace(p, design=ds)
 
 
-@pytest.mark.parametrize("n_starts, loop_starts, k", [(4, 1, 1), (4, 3, 3), (4, 10, 4)])
-def test_loop_refines_loop_starts_per_target(setup, n_starts, loop_starts, k):
+@pytest.mark.parametrize("n_starts, loop_binary_starts, k", [(4, 1, 1), (4, 3, 3), (4, 10, 4)])
+def test_binary_loop_refines_its_starts_per_target(setup, n_starts, loop_binary_starts, k):
     model, images, props = setup
-    p = _profile(n_starts, loop_starts)
+    p = _profile(n_starts, loop_binary_starts)
     study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
-    assert study.loop_z["loop"].shape == (5, k, model.latent_dim)
-    assert study.loops["loop"].z.shape == (5, model.latent_dim)
+    assert study.loop_z["loop_binary"].shape == (5, k, model.latent_dim)
+    assert study.loops["loop_binary"].z.shape == (5, model.latent_dim)
     # the stage's design is the looped start with the lowest loop loss
-
     for t in range(5):
-        match = np.all(np.isclose(study.loop_z["loop"][t], study.loops["loop"].z[t]), axis=1)
+        match = np.all(np.isclose(study.loop_z["loop_binary"][t], study.loops["loop_binary"].z[t]), axis=1)
         assert match.any(), t
     assert loop_refined_starts(p) == ("all 4" if k == 4 else f"best {k} of 4")
 
 
-def test_loop_starts_are_the_best_direct_starts(setup):
-    """With k looped starts, the loop begins from the k direct starts of lowest loss (0 loop steps)."""
+def test_binary_loop_starts_are_the_best_direct_starts(setup):
+    """With k looped starts, the binarised loop begins from the k direct starts of lowest loss."""
     model, images, props = setup
-    p = _profile(4, 2)
-    p = dataclasses.replace(p, design=dataclasses.replace(p.design, loop_max_iterations=1, loop_learning_rate=0.0))
+    p = _profile(4, 2, loop_max_iterations=1, loop_learning_rate=0.0)
     study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
     order = np.argsort(study.direct.loss, axis=1, kind="stable")[:, :2]
     want = np.take_along_axis(study.direct.z, order[:, :, None], axis=1)
-    np.testing.assert_allclose(study.loop_z["loop"], want, atol=1e-6)
+    np.testing.assert_allclose(study.loop_z["loop_binary"], want, atol=1e-6)
+
+
+def test_paper_loop_refines_every_start_as_drawn(setup):
+    """The paper's protocol: all k starts, from the training structures' latent means (not the direct
+    stage's results); its design is the lowest-loss start, its verified candidate the best of all k."""
+    from pvae_lib.design.verify import select_verified
+
+    model, images, props = setup
+    p = _profile(4, 1, modes=("loop",), loop_max_iterations=1, loop_learning_rate=0.0)
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    paper = study.paper_loop
+    assert paper.loss.shape == (5, 4) and paper.exact.shape == (5, 4, 2) and paper.source == "computed"
+    # one step at learning rate 0: the best z is a start as drawn
+    rows = np.argmin(paper.loss, axis=1)
+    np.testing.assert_array_equal(paper.z_best, study.start_z[np.arange(5), rows])
+    sel = select_verified(model, study.targets, study.start_z)
+    np.testing.assert_array_equal(paper.z_verified, sel.z)
+    np.testing.assert_array_equal(paper.exact, sel.all_properties)
+    assert study.loop_z["loop"].shape == (5, 2, model.latent_dim)
+
+
+def test_paper_loop_is_stored_under_its_key_and_reproduced(setup, tmp_path):
+    from pvae_lib.experiments import paper_loop as pl
+
+    model, images, props = setup
+    p = _profile(3, 1, modes=("loop",), batch_size=7)
+    first = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull").paper_loop
+    again = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull").paper_loop
+    assert first.source == "computed" and again.source == "cache"
+    for name in ("loss", "steps", "exact", "z_best", "z_verified", "history"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name), err_msg=name)
+    np.testing.assert_array_equal(first.stop_reason, again.stop_reason)
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    check = pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)
+    assert check == {"rows": 7, "targets": 2, "identical": True, "checks": dict.fromkeys(check["checks"], True)}
+    # a stored result that differs is caught
+    study.paper_loop.loss[0, 0] += 1e-12
+    assert not pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)["identical"]
+    # another setting is another key: computed, not taken from the store
+    p2 = _profile(3, 1, modes=("loop",), batch_size=7, loop_learning_rate=0.03)
+    assert run_inverse_study(model, images, props, profile=p2, progress=False,
+                             feasibility="hull").paper_loop.source == "computed"
+    # a damaged store is not taken
+    folder = tmp_path / "artifacts" / p.name / "inverse"
+    (folder / "paper_loop.npz").write_bytes(b"damaged")
+    assert run_inverse_study(model, images, props, profile=p, progress=False,
+                             feasibility="hull").paper_loop.source == "computed"
+
+
+def test_shipped_paper_loop_matches_its_key():
+    """The shipped quick paper loop is complete: the key names the quick settings, the digest holds."""
+    import hashlib
+    import json
+
+    from pvae_lib.experiments.paper_loop import COMMAND, _settings, shipped_paper_loop_dir
+
+    folder = shipped_paper_loop_dir("quick")
+    info = json.loads((folder / "paper_loop.json").read_text())
+    assert hashlib.sha256((folder / "paper_loop.npz").read_bytes()).hexdigest() == info["sha256"]
+    p = get_profile("quick")
+    assert info["key"]["settings"] == _settings(p.design)
+    assert info["key"]["shape"] == [p.design.n_targets, p.design.n_starts, p.pvae.latent_dim]
+    assert info["provenance"]["command"] == COMMAND.format(profile="quick")
+    with np.load(folder / "paper_loop.npz") as f:
+        assert f["loss"].shape == (p.design.n_targets, p.design.n_starts)
+        assert np.all(np.isfinite(f["loss"])) and np.all(np.isfinite(f["exact"]))
 
 
 def test_protocol_table():
@@ -69,16 +141,17 @@ def test_verify_and_refine_measures_every_start_and_reports_novelty(setup):
     from pvae_lib.experiments.inverse import verify_and_refine
 
     model, images, props = setup
-    p = _profile(3, 1)
-    p = dataclasses.replace(p, design=dataclasses.replace(p.design, refine_calls=4),
+    p = _profile(3, 1, modes=("loop_binary", "loop"), refine_calls=4)
+    p = dataclasses.replace(p,
                             data=dataclasses.replace(p.data, synthetic_pore_size=4, synthetic_min_pores=1,
                                                      synthetic_max_pores=24))
     study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
     assert study.start_z.shape == (5, 3, model.latent_dim)
     np.testing.assert_allclose(study.start_z, model.encode_mean(images)[study.direct.start_index], atol=1e-6)
     checked = verify_and_refine(study, model, p, train_images=images)
-    assert list(checked.verified.labels) == ["start"] * 3 + ["direct"] * 3 + ["loop"]
-    assert checked.verified.all_errors.shape == (5, 7)
+    # the paper loop contributes its lowest-loss and its best verified start
+    assert list(checked.verified.labels) == ["start"] * 3 + ["direct"] * 3 + ["loop_binary"] + ["loop"] * 2
+    assert checked.verified.all_errors.shape == (5, 9)
     # the lookup row is a training structure by definition; the others are measured
     assert checked.table.loc["nearest training structure", ("all targets", "copies of training")] == 1.0
     assert set(checked.novelty) == set(checked.table.index)

@@ -3,12 +3,13 @@
 1. ``n_targets`` random targets uniform in :func:`~pvae_lib.design.inverse.target_box`.
 2. Starts: the ``n_starts`` training samples nearest each target (scaled property space).
 3. Stage "direct": every start optimised on ``regressor(z)`` (cheap dense network).
-4. Loop stages (``profile.design.loop_modes``): the ``loop_starts`` best direct starts of each
-   target refined on the paper's ``regressor(encoder(decoder(z)))`` loss (Fig. 4, ``"loop"``)
-   and/or on the same loop with the decoded image binarised by a straight-through estimator
-   (``"loop_binary"``) - the expensive stages. The paper loops every start (``loop_starts =
-   n_starts``, the ``paper`` profile); the ``quick`` profile loops the best one for its CPU
-   budget. A loop stage's design is its start with the lowest loop loss.
+4. Loop stages (``profile.design.loop_modes``), the expensive ones: the paper's protocol,
+   ``"loop"``, optimises every start as drawn on the ``regressor(encoder(decoder(z)))`` loss (Fig. 4)
+   - computed once per key and stored (:mod:`pvae_lib.experiments.paper_loop`; shipped for the
+   quick profile); beyond the paper, ``"loop_binary"`` refines the ``loop_binary_starts`` best direct
+   starts of each target on the same loop with the decoded image binarised by a straight-through
+   estimator (quick: the best one, for the CPU budget). A loop stage's design is its start with
+   the lowest loop loss.
 5. Designs = decoded, binarised (0.5) best latent vectors of both stages; their n and K11 by the
    CNN surrogate (paper protocol) and by the exact solver (porosity + duct flow).
 6. Feasibility of every target (:func:`~pvae_lib.design.evaluate.feasible_mask`) and R² for all,
@@ -45,8 +46,11 @@ class InverseStudy:
     targets : (T, 2); box : (2, 2) target box; feasible : (T,) bool
     direct : InverseResult of the direct stage (all starts)
     loops : dict loop mode -> OptimizationResult of that refinement (one row per target: of the
-        ``loop_starts`` starts looped, the one with the lowest loop loss)
-    loop_z : dict loop mode -> (T, k, d) latent vectors of all ``k = loop_starts`` looped starts
+        starts looped, the one with the lowest loop loss)
+    loop_z : dict loop mode -> (T, c, d) the stage's candidates for the verified selection: for
+        ``"loop_binary"`` all ``loop_binary_starts`` looped starts; for the paper's ``"loop"`` its
+        lowest-loss start and the start with the smallest verified error (the best of all ``k``)
+    paper_loop : :class:`~pvae_lib.experiments.paper_loop.PaperLoop` of the ``"loop"`` stage, if run
     designs : dict stage -> (T, H, W) bool designed structures (stages ``"direct"`` + loop modes)
     tables : dict stage -> DataFrame from :func:`~pvae_lib.design.evaluate.evaluate_designs`
     start_z : (T, k, d) latent means of the ``k`` start structures of every target (the training
@@ -66,6 +70,7 @@ class InverseStudy:
     train_properties: np.ndarray
     loop_z: dict = field(default_factory=dict)
     start_z: np.ndarray | None = None
+    paper_loop: object = None
 
 
 def r2_table(study: InverseStudy):
@@ -91,7 +96,7 @@ def r2_table(study: InverseStudy):
 
 def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targets: int | None = None,
                       rng=None, progress: bool = True, feasibility: str = "envelope",
-                      loop_modes=None) -> InverseStudy:
+                      loop_modes=None, ship_paper_loop: bool = False) -> InverseStudy:
     """Run paper Section 4.5 at the profile's scale (see the module docstring).
 
     Parameters
@@ -101,7 +106,10 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     cnn : CNN surrogate (``get_trained_cnn()``), optional
     profile : sizes (``profile.design``), default ``get_profile()``
     loop_modes : loop stages to run (default ``profile.design.loop_modes``)
+    ship_paper_loop : write the paper loop into the package's shipped folder
+        (:func:`~pvae_lib.experiments.paper_loop.load_or_run_paper_loop`)
     """
+    from .paper_loop import load_or_run_paper_loop
     from pvae_lib.profiles import get_profile
 
     profile = profile if profile is not None else get_profile()
@@ -117,11 +125,18 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
                             max_iterations=ds.max_iterations, batch_size=max(ds.batch_size, len(targets) * ds.n_starts),
                             progress=progress)
     t_direct = time.perf_counter()
-    loops, loop_z, seconds = {}, {}, {"direct": direct.seconds}
-    k = max(1, min(int(ds.loop_starts), ds.n_starts))
+    start_z = mu[direct.start_index]  # (T, n_starts, d): the starts as drawn
+    loops, loop_z, seconds, paper = {}, {}, {"direct": direct.seconds}, None
+    k = max(1, min(int(ds.loop_binary_starts), ds.n_starts))
     order = np.argsort(direct.loss, axis=1, kind="stable")[:, :k]  # (T, k) best direct starts first
     z0 = np.take_along_axis(direct.z, order[:, :, None], axis=1)
     for mode in loop_modes if loop_modes is not None else ds.loop_modes:
+        if mode == "loop":  # the paper's protocol: every start as drawn
+            paper = load_or_run_paper_loop(model, start_z, targets, profile, progress=progress, ship=ship_paper_loop)
+            loops[mode] = paper.as_result()
+            loop_z[mode] = np.stack([paper.z_best, paper.z_verified], axis=1)
+            seconds[mode] = paper.seconds
+            continue
         res = optimize_latent(model, z0.reshape(-1, z0.shape[-1]), np.repeat(targets, k, axis=0), mode=mode,
                               optimizer=ds.optimizer, learning_rate=ds.loop_learning_rate, tol=ds.tol,
                               patience=min(ds.patience, ds.loop_max_iterations),
@@ -145,7 +160,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     t_end = time.perf_counter()
     seconds.update(evaluation=t_end - t_ex, total=t_end - t0)
     return InverseStudy(targets, box, feasible, direct, loops, designs, tables, seconds, properties, loop_z,
-                        mu[direct.start_index])
+                        start_z, paper)
 
 
 def _best_row_per_target(res: OptimizationResult, n_targets: int, k: int) -> OptimizationResult:
@@ -166,7 +181,7 @@ class VerifiedStudy:
     ----------
     verified : :class:`~pvae_lib.design.verify.VerifiedSelection` over every candidate: every start
         as it was drawn before any step (its decoded latent mean), every start after the direct
-        stage, and every looped start of every loop stage
+        stage, and every loop stage's candidates (:attr:`InverseStudy.loop_z`)
     refined : :class:`~pvae_lib.design.refine.RefineResult` of the verified designs, refined toward
         ``goals``
     goals : (T, 2) what the refinement aimed at: the target itself when feasible, else the nearest
