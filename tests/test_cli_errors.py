@@ -222,7 +222,15 @@ def test_design_data_and_model_errors(capsys, tmp_path):
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     base = ["design", "--n", "0.3", "--k11", "0.1", "--out", tmp_path / "d"]
     code, _, err = run(capsys, *base, "--model", corrupt, "--data", data)
-    assert code == 1 and "10 images but 200 porosity" in err
+    assert code == 1 and "10 images but 200 porosity (n)" in err
+    # the registry's name n, or porosity (its older name), but not two different columns
+    np.savez(data, images=np.zeros((10, 8, 8), bool), n=np.full(10, 0.3), porosity=np.full(10, 0.2),
+             k11=np.full(10, 0.1))
+    code, _, err = run(capsys, *base, "--model", corrupt, "--data", data)
+    assert code == 1 and "both n and porosity" in err
+    np.savez(data, images=np.zeros((10, 8, 8), bool), k11=np.full(10, 0.1))
+    code, _, err = run(capsys, *base, "--model", corrupt, "--data", data)
+    assert code == 1 and "lacks arrays ['n']" in err and "n (porosity)" in err
     np.savez(data, images=np.zeros((10, 8, 8), bool), porosity=np.full(10, 0.3), k11=np.full(10, 0.1))
     code, _, err = run(capsys, *base, "--model", corrupt, "--data", data)
     assert code == 1 and "not a saved Keras model" in err and "not found" not in err

@@ -84,7 +84,7 @@ def _banded_data(folder):
     n = np.repeat([0.2, 0.3, 0.4], 10)
     k = n * 0.5 + rng.uniform(-0.01, 0.01, n.size)
     path = folder / "banded.npz"
-    np.savez(path, images=images, porosity=n, k11=k)
+    np.savez(path, images=images, n=n, k11=k)
     return path
 
 
@@ -122,7 +122,7 @@ def test_cli_warns_off_the_band_and_force_designs_out_of_range(saved, capsys):
     from pvae_lib.design.evaluate import feasible_mask
 
     with np.load(data) as f:
-        train = np.column_stack([f["porosity"], f["k11"]])
+        train = np.column_stack([f["n"], f["k11"]])
     near = [float(v) for v in re.search(r"nearest feasible target: --n (\S+) --k11 (\S+);", err).groups()]
     assert feasible_mask(np.array([near]), train, quantiles=(0.005, 0.995))[0] or np.allclose(
         near, [0.2631, 0.1245], atol=2e-4)
@@ -159,7 +159,7 @@ def test_cli_designs_the_nearest_feasible_target_off_the_band(saved, capsys):
     folder, path, _, _ = saved
     data = _banded_data(folder)
     with np.load(data) as f:
-        train = np.column_stack([f["porosity"], f["k11"]])
+        train = np.column_stack([f["n"], f["k11"]])
     requested = np.array([0.4, 0.1])  # inside the range, far below the band (K11 ~ n / 2)
     check = check_target(requested, train)
     assert check.status == "off_band"

@@ -36,6 +36,8 @@ def test_table_is_of_fresh_targets_at_the_chapters_size(table):
     seeds = table["target_seeds"]
     assert len(set(seeds)) >= 3 and len(table["rows"]) == len(seeds)
     assert profile.seed not in seeds, "the chapter's own targets are no independent check"
+    # the loop stages it ran (without the paper loop over every start: 35 min per target seed)
+    assert set(table["loop_modes"]) <= set(profile.design.loop_modes) and table["loop_modes"]
     for row in table["rows"]:
         assert row["targets"] == profile.design.n_targets
         assert row["feasible"] >= 2

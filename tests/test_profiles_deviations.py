@@ -56,7 +56,7 @@ def test_derived_values(name):
     assert profiles.foam_subvolume_count(p) == count_subvolumes(
         (d.foam_volume_size,) * 3, d.foam_subvolume_size, d.foam_stride) * len(d.foam_strains) * d.foam_replicas
     assert profiles.foam_latent_dim(p) == foam_pvae_section(p).latent_dim
-    k = min(p.design.loop_starts, p.design.n_starts)
+    k = min(p.design.loop_binary_starts, p.design.n_starts)
     assert profiles.loop_refined_starts(p) == (f"all {k}" if k == p.design.n_starts else f"best {k} of {p.design.n_starts}")
     assert profiles.kde_sample_cap(p) == 5000
 

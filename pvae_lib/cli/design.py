@@ -4,7 +4,7 @@
 
 A thin command line over :func:`pvae_lib.experiments.design.run_design`: it checks the flags,
 loads a saved pVAE (``.keras``), starts from the training samples nearest the target
-(``--data``: a ``.npz`` with ``images``, ``porosity``, ``k11``; ``synthetic`` = the profile's
+(``--data``: a ``.npz`` with ``images``, ``n`` (porosity), ``k11``; ``synthetic`` = the profile's
 synthetic data set; ``prior`` = random draws from N(0, I)), optimises the latent vectors
 (direct regressor loss, then the decode -> binarise -> re-encode -> regress loop of paper
 Fig. 4),
@@ -62,7 +62,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--n-designs", type=positive_int, default=4, help="distinct designs to write (default 4)")
     p.add_argument("--starts", type=positive_int, default=16, help="starting points (default 16; paper 100)")
     p.add_argument("--data", default="synthetic",
-                   help="where starts come from: a .npz (images, porosity, k11), 'synthetic' or 'prior'")
+                   help="where starts come from: a .npz (images, n, k11), 'synthetic' or 'prior'")
     p.add_argument("--profile", default=None, help="profile for --data synthetic (default $PVAE_PROFILE)")
     p.add_argument("--iterations", type=positive_int, default=2000, help="max direct steps (default 2000)")
     p.add_argument("--loop-iterations", type=positive_int, default=200, help="max loop steps (default 200)")

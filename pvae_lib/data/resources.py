@@ -10,6 +10,8 @@ looked up next to a repository checkout. ``data/README.md`` says how each file w
 - ``grid_convergence.csv`` — the grid-convergence study of the permeability
   (:func:`pvae_lib.convergence.summarize`).
 - ``models/<profile>/`` — the trained models of a profile (:mod:`pvae_lib.models.shipped`).
+- ``inverse/<profile>/`` — the paper's inverse-design loop over every start
+  (:mod:`pvae_lib.experiments.paper_loop`).
 
 The authors' published real-foam labels ship beside them in ``pvae_lib/data/reference/``
 (:func:`pvae_lib.data.real_foam.real_foam_path`). Every one of these is found with

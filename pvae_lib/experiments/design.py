@@ -242,21 +242,31 @@ def _starts(model, data, profile, k, seed):
 
 
 def read_design_data(path: Path):
-    """``images`` and ``(porosity, k11)`` columns of a ``--data`` ``.npz``, checked."""
+    """``images`` and ``(n, k11)`` columns of a ``--data`` ``.npz``, checked.
+
+    The arrays are named as in the property registry (:data:`pvae_lib.data.properties.PROPERTIES`):
+    ``images`` (N, H, W), ``n`` (porosity) and ``k11`` (l.u.²). ``porosity`` is read as the older
+    name of ``n``.
+    """
     import zipfile
 
+    need = "images, n (porosity), k11"
     if not path.is_file():
-        raise FileNotFoundError(f"--data {path}: no such file (give a .npz with images, porosity, k11, "
-                                "or 'synthetic' or 'prior')")
+        raise FileNotFoundError(f"--data {path}: no such file (give a .npz with {need}, or 'synthetic' or 'prior')")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"--data {path}: not a .npz archive; save one with numpy.savez(path, images=..., "
-                         "porosity=..., k11=...)")
+                         "n=..., k11=...)")
     try:
         with np.load(path, allow_pickle=False) as f:
-            missing = {"images", "porosity", "k11"} - set(f.files)
+            names = set(f.files)
+            if {"n", "porosity"} <= names and not np.array_equal(f["n"], f["porosity"]):
+                raise ValueError(f"--data {path.name} holds both n and porosity (its older name), and they "
+                                 "differ; keep one")
+            porosity = "porosity" if "porosity" in names and "n" not in names else "n"
+            missing = {"images", porosity, "k11"} - names
             if missing:
-                raise ValueError(f"--data {path.name} lacks arrays {sorted(missing)} (need images, porosity, k11)")
-            images, n, k = f["images"], np.asarray(f["porosity"]), np.asarray(f["k11"])
+                raise ValueError(f"--data {path.name} lacks arrays {sorted(missing)} (need {need})")
+            images, n, k = f["images"], np.asarray(f[porosity]), np.asarray(f["k11"])
     except ValueError as exc:
         if str(exc).startswith("--data"):
             raise
@@ -264,13 +274,13 @@ def read_design_data(path: Path):
     if images.ndim != 3:
         raise ValueError(f"--data {path.name}: images must be (N, H, W) cross-sections, got shape {images.shape}")
     if n.ndim != 1 or k.ndim != 1 or not len(images) == len(n) == len(k):
-        raise ValueError(f"--data {path.name}: {len(images)} images but {n.size} porosity and {k.size} k11 values; "
-                         "give one porosity and one k11 per image")
+        raise ValueError(f"--data {path.name}: {len(images)} images but {n.size} porosity (n) and {k.size} k11 "
+                         "values; give one n and one k11 per image")
     if len(images) == 0:
         raise ValueError(f"--data {path.name} holds no images")
     props = np.column_stack([n, k]).astype(float)
     if not np.all(np.isfinite(props)):
-        raise ValueError(f"--data {path.name}: porosity or k11 holds NaN or Inf")
+        raise ValueError(f"--data {path.name}: n or k11 holds NaN or Inf")
     return images, props
 
 
