@@ -135,9 +135,10 @@ class DesignSection:
     loop_binary_starts: int = 1
     loop_max_iterations: int = 100  # paper-scale profile: 2000
     loop_learning_rate: float = 0.02
-    # loop stages after the direct one: "loop_binary" (decoded image binarised, straight-through
-    # gradient) and the paper's "loop" (continuous decoded image)
-    loop_modes: tuple[str, ...] = ("loop_binary", "loop")
+    # loop stages after the direct one: the paper's "loop" (continuous decoded image; its protocol,
+    # the stage the inverse-design chapter shows) and "loop_binary" (decoded image binarised,
+    # straight-through gradient)
+    loop_modes: tuple[str, ...] = ("loop", "loop_binary")
     n_designs: int = 4  # distinct designs shown per target (one-to-many)
     exact_jobs: int = 1  # worker processes for the exact K11 (~2.5 ms per 40² image; 2 gave no gain on 2 cores)
     pca_samples: int = 3000  # encoded samples in the latent-space figures (paper: all 48,831)

@@ -108,14 +108,14 @@ def test_verified_walk_solves_each_distinct_structure_once():
     # 4, 4, 5, 5, 6, 6, 7, 7, 8 pore layers of 8: four distinct two-phase blocks, one all-pore block
     np.testing.assert_allclose(table["n (image)"], [4, 4, 5, 5, 6, 6, 7, 7, 8] / np.float64(8))
     assert walk.distinct == 4 and seen == [4]  # one call of the evaluator, each structure once
-    np.testing.assert_allclose(table["K11 LBM"].iloc[:8], 10 * table["n (image)"].iloc[:8])
-    assert np.isnan(table.loc[8, "K11 LBM"]) and np.isnan(table.loc[8, "K33 LBM"])  # all pore: no K
-    np.testing.assert_allclose(table["K22 regressor"], 2 * np.linspace(1, 2, 9))
+    np.testing.assert_allclose(table["k11 LBM"].iloc[:8], 10 * table["n (image)"].iloc[:8])
+    assert np.isnan(table.loc[8, "k11 LBM"]) and np.isnan(table.loc[8, "k33 LBM"])  # all pore: no K
+    np.testing.assert_allclose(table["k22 regressor"], 2 * np.linspace(1, 2, 9))
     np.testing.assert_allclose(table["n (regressor)"], np.linspace(1, 2, 9) / 2)
     np.testing.assert_array_equal(walk.images.reshape(9, -1).mean(axis=1), table["n (image)"])
     assert walk.path.shape == (9, 1) and walk.seconds >= 0
     # K11 rises in every step that changes it (repeats and the NaN at the end are left out)
-    assert walk.towards_end_fraction("K11") == 1.0
+    assert walk.towards_end_fraction("k11") == 1.0
     np.testing.assert_array_equal(walk.exact("n"), table["n (image)"])
 
 
@@ -123,9 +123,9 @@ def test_verified_walk_counts_steps_against_the_trend():
     from pvae_lib.design.interpolation import VerifiedWalk
     import pandas as pd
 
-    table = pd.DataFrame({"n (image)": [0.5, 0.6, 0.55, 0.7, 0.7, 0.8], "K11 LBM": [1.0, 2.0, 1.5, 3.0, 3.0, 4.0]})
-    walk = VerifiedWalk(np.zeros((6, 1)), np.zeros((6, 2, 2, 2), bool), table, ("n", "K11"), "LBM", 5, 0.0)
-    assert walk.towards_end_fraction("K11") == 0.75  # up, down, up, (same), up
+    table = pd.DataFrame({"n (image)": [0.5, 0.6, 0.55, 0.7, 0.7, 0.8], "k11 LBM": [1.0, 2.0, 1.5, 3.0, 3.0, 4.0]})
+    walk = VerifiedWalk(np.zeros((6, 1)), np.zeros((6, 2, 2, 2), bool), table, ("n", "k11"), "LBM", 5, 0.0)
+    assert walk.towards_end_fraction("k11") == 0.75  # up, down, up, (same), up
     assert walk.towards_end_fraction("n") == 0.75
 
 
@@ -136,4 +136,4 @@ def test_verified_walk_rejects_bad_input():
     with pytest.raises(ValueError, match="steps"):
         verified_walk(_LayerModel(), [1.0], [2.0], 1, evaluate)
     with pytest.raises(ValueError, match="names has 2"):
-        verified_walk(_LayerModel(), [1.0], [2.0], 3, evaluate, names=("n", "K11"), rule="threshold")
+        verified_walk(_LayerModel(), [1.0], [2.0], 3, evaluate, names=("n", "k11"), rule="threshold")

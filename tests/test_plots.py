@@ -160,9 +160,9 @@ def test_data_plots():
                                     table["n_F"].to_numpy(), [0.5, 0.2])
     assert fig.get_figwidth() <= WIDTH
     walk = pd.DataFrame({"n (image)": rng.random(5), "n (regressor)": rng.random(5),
-                         **{f"{k} {w}": rng.random(5) for k in ("K11", "K22", "K33")
+                         **{f"{k} {w}": rng.random(5) for k in ("k11", "k22", "k33")
                             for w in ("LBM", "regressor")}})
-    fig = plots.plot_walk_properties(walk, {"K11": (0.1, 0.2)})
+    fig = plots.plot_walk_properties(walk, {"k11": (0.1, 0.2)})
     assert fig.get_figwidth() <= WIDTH
 
 

@@ -64,7 +64,7 @@ def test_derived_values(name):
 def test_required_settings_are_listed(table):
     settings = " | ".join(table["setting"]).lower()
     for word in ("optuna", "augmentation", "decoder", "beta", "lbm checks", "slerp", "kde", "foam sub-volume edge",
-                 "foam sub-volumes", "foam pvae latent", "starts per target", "refined by the loop"):
+                 "foam sub-volumes", "foam pvae latent", "starts per target", "refined by the binarised loop"):
         assert word in settings, word
 
 

@@ -347,16 +347,22 @@ def plot_latent_strains(pcs, strain, porosity, explained):
     return fig
 
 
-def plot_walk_properties(walk, end_values=None):
+def plot_walk_properties(walk, end_values=None, names=("k11", "k22", "k33"), exact_label: str = "LBM"):
     """Porosity and K11, K22, K33 along a latent walk: measured on the structure vs regressor.
 
     Parameters
     ----------
     walk : pandas.DataFrame indexed by step with columns ``n (image)``, ``n (regressor)`` and,
-        for K in K11, K22, K33, ``<K> LBM`` and ``<K> regressor``
+        for each of ``names``, ``<name> <exact_label>`` and ``<name> regressor``
+        (:attr:`~pvae_lib.design.interpolation.VerifiedWalk.table`)
     end_values : dict, optional
-        ``"K11"|"K22"|"K33"`` -> (start, end) values of the data samples at the two ends (stars).
+        property name (``"k11"``, ...) -> (start, end) values of the data samples at the two ends (stars).
+    names : the three properties of the other panels (:data:`~pvae_lib.data.properties.PROPERTIES`;
+        their symbols and units label the axes)
+    exact_label : suffix of the solver's columns
     """
+    from .properties import PROPERTIES
+
     plt = _plt()
     fig, axes = plt.subplots(2, 2, figsize=(BOOK_WIDTH, 5.6), constrained_layout=True)
     axes = axes.ravel()
@@ -365,13 +371,13 @@ def plot_walk_properties(walk, end_values=None):
     exact, model = ("o-", "s--") if len(steps) <= 30 else ("-", "--")
     axes[0].plot(steps, walk["n (image)"], exact, label="binarised image")
     axes[0].plot(steps, walk["n (regressor)"], model, label="regressor")
-    axes[0].set_ylabel("$n^F$")
-    for ax, name in zip(axes[1:], ("K11", "K22", "K33")):
-        ax.plot(steps, walk[f"{name} LBM"], exact, label="LBM")
+    axes[0].set_ylabel(PROPERTIES["n"].label)
+    for ax, name in zip(axes[1:], names):
+        ax.plot(steps, walk[f"{name} {exact_label}"], exact, label=exact_label)
         ax.plot(steps, walk[f"{name} regressor"], model, label="regressor")
         if end_values is not None and name in end_values:
             ax.plot([steps[0], steps[-1]], end_values[name], "k*", ms=11, label="end samples (data)")
-        ax.set_ylabel(f"${name[0]}_{{{name[1:]}}}$ (l.u.)")
+        ax.set_ylabel(PROPERTIES[name].label)
     for ax in axes:
         ax.set_xlabel("slerp step")
     axes[0].legend(fontsize=9)

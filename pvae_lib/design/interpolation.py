@@ -189,9 +189,10 @@ class VerifiedWalk:
     path : (S, L) latent vectors of the walk
     images : (S, ...) bool binarised decoded structures (True = pore)
     table : pandas.DataFrame indexed by ``step``: ``t``, ``n (image)`` (porosity counted on the
-        image), ``<name> <exact_label>`` for every other property (the solver's value; NaN for an
-        all-pore or all-solid image) and ``<name> regressor`` / ``n (regressor)`` (what the
-        model's regressor predicts for the latent vector)
+        image), ``<name> <exact_label>`` for every other property (the solver's value, e.g.
+        ``k11 LBM``; NaN for an all-pore or all-solid image) and ``<name> regressor`` /
+        ``n (regressor)`` (what the model's regressor predicts for the latent vector); names
+        as in :data:`~pvae_lib.data.properties.PROPERTIES`
     names : property names, in the order of the evaluator's and the regressor's columns
     exact_label : suffix of the solver's columns (e.g. ``"LBM"``)
     distinct : distinct structures along the walk (each was evaluated once)
@@ -227,7 +228,7 @@ class VerifiedWalk:
         return float(np.mean(np.sign(d[keep]) == trend))
 
 
-def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "K11", "K22", "K33"), method: str = "slerp",
+def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "k11", "k22", "k33"), method: str = "slerp",
                   rule: str = "expected_porosity", exact_label: str = "LBM") -> VerifiedWalk:
     """Walk from ``z0`` to ``z1``, decode and binarise every step, and measure it exactly and by the regressor.
 
@@ -243,6 +244,7 @@ def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "K11", "K22"
     evaluator : callable ``images (M, ...) bool -> (M, len(names))`` in physical units, porosity
         first (:func:`~pvae_lib.design.verify.lbm_evaluator` for 3-D samples)
     names : property names of the evaluator's columns, which are also the regressor's outputs
+        (:data:`~pvae_lib.data.properties.PROPERTIES`: ``n`` first, then e.g. ``k11``)
     method : ``"slerp"`` (paper) or ``"lerp"``
     rule : binarisation rule of :func:`pvae_lib.binarize.binarize` (``"expected_porosity"``
         keeps each decoded image's expected porosity; ``"threshold"`` cuts at 0.5)
