@@ -117,7 +117,9 @@ def test_acceptance_figures(results, chapter, key, op, bound):
 
 def test_paper_loop_refines_every_start_and_reproduces(results):
     """The paper's protocol (Sec. 4.5) loops all starts of every target, and the stored loop that the
-    chapter uses equals, bit for bit, its first batch run again by the build."""
+    chapter uses agrees with its first batch run again by the build: bit for bit on the machine
+    that made it (measured), else every loss within 1e-3 and 99 % of the designs the same
+    (another CPU's last-bit differences, README.md *Reproducible*)."""
     from pvae_lib.profiles import get_profile
 
     if "inverse_design" not in _notebook_chapters():
@@ -125,7 +127,7 @@ def test_paper_loop_refines_every_start_and_reproduces(results):
     rec, ds = results["inverse_design"], get_profile().design
     assert rec["paper_loop_starts"] == rec["n_starts"] == ds.n_starts >= 32
     assert rec["paper_loop_rows_rerun"] == min(ds.batch_size, ds.n_targets * ds.n_starts)
-    assert rec["paper_loop_rerun_identical"] is True
+    assert rec["paper_loop_rerun_agrees"] is True, rec
     assert rec["paper_loop_source"] in ("shipped", "cache", "computed")
 
 

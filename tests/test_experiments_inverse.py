@@ -91,10 +91,20 @@ def test_paper_loop_is_stored_under_its_key_and_reproduced(setup, tmp_path):
     np.testing.assert_array_equal(first.stop_reason, again.stop_reason)
     study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
     check = pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)
-    assert check == {"rows": 7, "targets": 2, "identical": True, "checks": dict.fromkeys(check["checks"], True)}
-    # a stored result that differs is caught
-    study.paper_loop.loss[0, 0] += 1e-12
-    assert not pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)["identical"]
+    assert check["rows"] == 7 and check["targets"] == 2 and check["identical"] and check["agrees"]
+    assert all(check["checks"].values()) and check["max_rel_loss_diff"] == 0 and check["designs_equal_share"] == 1
+    # a stored result that differs in the last bits is caught, and measured
+    study.paper_loop.loss[0, 0] *= 1 + 1e-6
+    check = pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)
+    assert not check["identical"] and not check["checks"]["loss"] and check["agrees"]
+    assert check["max_rel_loss_diff"] == pytest.approx(1e-6, rel=1e-3)
+    # one that differs more does not agree
+    study.paper_loop.loss[0, 1] *= 1.01
+    assert not pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)["agrees"]
+    study.paper_loop.loss[0, 1] /= 1.01
+    study.paper_loop.exact[0, 0, 1] += 1.0  # another design
+    check = pl.reproduce_first_batch(model, study.start_z, study.targets, p, study.paper_loop)
+    assert check["designs_equal_share"] == pytest.approx(5 / 6) and not check["agrees"]
     # another setting is another key: computed, not taken from the store
     p2 = _profile(3, 1, modes=("loop",), batch_size=7, loop_learning_rate=0.03)
     assert run_inverse_study(model, images, props, profile=p2, progress=False,

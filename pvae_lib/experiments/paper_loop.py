@@ -262,8 +262,16 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
     return loop
 
 
+#: what :func:`reproduce_first_batch` accepts when the rerun is not bit for bit identical (another CPU:
+#: the last-bit differences that README.md's *Reproducible* describes, carried through the loop's steps):
+#: every row's loss within this relative difference ...
+LOSS_RTOL = 1e-3
+#: ... and at least this share of the rows' designs with the same exact properties
+DESIGNS_EQUAL_SHARE = 0.99
+
+
 def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, evaluator=None) -> dict:
-    """Run the stored loop's first batch again and compare it with the stored result, bit for bit.
+    """Run the stored loop's first batch again and compare it with the stored result.
 
     The first ``design.batch_size`` rows (target-major: all starts of target 0, then of target 1, ...)
     form one compiled step in the original run, as here. Compared: every row's loss and steps; for
@@ -272,7 +280,10 @@ def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, eva
 
     Returns
     -------
-    dict: ``rows`` and ``targets`` compared, and whether each comparison is ``identical`` (bitwise)
+    dict: ``rows`` and ``targets`` compared; ``identical`` (all of it bit for bit) with the
+    comparison per item (``checks``); ``max_rel_loss_diff``, ``designs_equal_share`` (rows whose
+    design has the same exact properties) and ``agrees``: identical, or every loss within
+    :data:`LOSS_RTOL` and at least :data:`DESIGNS_EQUAL_SHARE` of the designs equal
     """
     start_z = np.asarray(start_z, np.float32)
     T, k, d = start_z.shape
@@ -282,14 +293,21 @@ def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, eva
     z = res.z[:full * k].reshape(full, k, d)
     loss = res.loss[:full * k].reshape(full, k)
     sel = _verify(model, np.asarray(targets)[:full], z, evaluator)
+    stored_loss = loop.loss.reshape(-1)[rows]
     checks = {
-        "loss": np.array_equal(res.loss, loop.loss.reshape(-1)[rows]),
+        "loss": np.array_equal(res.loss, stored_loss),
         "steps": np.array_equal(res.steps, loop.steps.reshape(-1)[rows]),
         "z_best": np.array_equal(z[np.arange(full), np.argmin(loss, axis=1)], loop.z_best[:full]),
         "z_verified": np.array_equal(sel.z, loop.z_verified[:full]),
         "exact": np.array_equal(sel.all_properties, loop.exact[:full]),
     }
-    return {"rows": int(len(rows)), "targets": int(full), "identical": bool(all(checks.values())), "checks": checks}
+    rel = np.abs(res.loss - stored_loss) / np.maximum(np.abs(stored_loss), 1e-12)
+    same_design = np.all(sel.all_properties == loop.exact[:full], axis=-1)
+    identical = bool(all(checks.values()))
+    share = float(same_design.mean()) if same_design.size else 1.0
+    return {"rows": int(len(rows)), "targets": int(full), "identical": identical, "checks": checks,
+            "max_rel_loss_diff": float(rel.max()) if rel.size else 0.0, "designs_equal_share": share,
+            "agrees": identical or bool(rel.size and rel.max() <= LOSS_RTOL and share >= DESIGNS_EQUAL_SHARE)}
 
 
 def main(argv=None) -> int:
