@@ -86,6 +86,8 @@ def test_paper_loop_is_stored_under_its_key_and_reproduced(setup, tmp_path):
     first = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull").paper_loop
     again = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull").paper_loop
     assert first.source == "computed" and again.source == "cache"
+    # the starts are named by what makes them (data and indices), not by their latent values' last bits
+    assert set(first.key["starts"]) == {"data", "index"}
     for name in ("loss", "steps", "exact", "z_best", "z_verified", "history"):
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name), err_msg=name)
     np.testing.assert_array_equal(first.stop_reason, again.stop_reason)

@@ -109,7 +109,7 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     ship_paper_loop : write the paper loop into the package's shipped folder
         (:func:`~pvae_lib.experiments.paper_loop.load_or_run_paper_loop`)
     """
-    from .paper_loop import load_or_run_paper_loop
+    from .paper_loop import load_or_run_paper_loop, starts_by_index
     from pvae_lib.profiles import get_profile
 
     profile = profile if profile is not None else get_profile()
@@ -132,7 +132,8 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
     z0 = np.take_along_axis(direct.z, order[:, :, None], axis=1)
     for mode in loop_modes if loop_modes is not None else ds.loop_modes:
         if mode == "loop":  # the paper's protocol: every start as drawn
-            paper = load_or_run_paper_loop(model, start_z, targets, profile, progress=progress, ship=ship_paper_loop)
+            paper = load_or_run_paper_loop(model, start_z, targets, profile, progress=progress, ship=ship_paper_loop,
+                                           starts=starts_by_index(images, direct.start_index))
             loops[mode] = paper.as_result()
             loop_z[mode] = np.stack([paper.z_best, paper.z_verified], axis=1)
             seconds[mode] = paper.seconds

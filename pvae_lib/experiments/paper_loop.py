@@ -36,13 +36,13 @@ import numpy as np
 from ..cache import is_current, key_digest
 from ..fileio import atomic_path, write_json_atomic
 
-__all__ = ["PaperLoop", "paper_loop_key", "run_paper_loop", "load_or_run_paper_loop", "reproduce_first_batch",
+__all__ = ["PaperLoop", "paper_loop_key", "starts_by_index", "run_paper_loop", "load_or_run_paper_loop", "reproduce_first_batch",
            "shipped_paper_loop_dir", "COMMAND", "STORE_FORMAT"]
 
 #: the command that (re)makes the shipped result (``{profile}`` filled in)
 COMMAND = "python -m pvae_lib.experiments.paper_loop --profile {profile}"
-#: bump when what is stored, or how it is computed, changes
-STORE_FORMAT = 1
+#: bump when what is stored, or how it is computed, changes (2: the starts named by what makes them)
+STORE_FORMAT = 2
 _NPZ, _JSON = "paper_loop.npz", "paper_loop.json"
 _REASONS = ("tol", "patience", "max_iterations")
 
@@ -109,14 +109,30 @@ def _settings(ds) -> dict:
             "max_iterations": int(ds.loop_max_iterations), "batch_size": int(ds.batch_size)}
 
 
-def paper_loop_key(model, start_z, targets, design) -> dict:
+def paper_loop_key(model, start_z, targets, design, starts: dict | None = None) -> dict:
     """What a stored paper loop depends on: the model's weights and property scaler, the starts, the
-    targets and the loop's settings (``design`` = ``profile.design``), and :data:`STORE_FORMAT`."""
+    targets and the loop's settings (``design`` = ``profile.design``), and :data:`STORE_FORMAT`.
+
+    ``starts`` names what made ``start_z`` (e.g. the training data's fingerprint and the indices of
+    the structures encoded: :func:`~pvae_lib.experiments.inverse.run_inverse_study`). It is better than
+    the digest of the latent values that stands in without it: another CPU may encode the same
+    structures with other last bits (README.md, *Reproducible*), and the stored loop then still
+    applies (:func:`reproduce_first_batch` says how far its rerun differs).
+    """
     scaler = json.dumps(model.property_scaler.to_dict(), sort_keys=True)
+    named = dict(starts) if starts is not None else {"start_z": _digest(np.asarray(start_z, np.float32))}
     return {"format": STORE_FORMAT, "weights": _digest(*[np.asarray(w) for w in model.weights]),
-            "scaler": hashlib.sha256(scaler.encode()).hexdigest()[:16],
-            "start_z": _digest(np.asarray(start_z, np.float32)), "targets": _digest(np.asarray(targets, np.float64)),
-            "shape": list(np.shape(start_z)), "settings": _settings(design)}
+            "scaler": hashlib.sha256(scaler.encode()).hexdigest()[:16], "starts": named,
+            "targets": _digest(np.asarray(targets, np.float64)), "shape": list(np.shape(start_z)),
+            "settings": _settings(design)}
+
+
+def starts_by_index(images, start_index) -> dict:
+    """``starts`` for :func:`paper_loop_key`: the training images' fingerprint and the (T, k) indices of
+    the structures each target starts from."""
+    from ..cache import data_fingerprint
+
+    return {"data": data_fingerprint(images), "index": _digest(np.asarray(start_index, np.int64))}
 
 
 def _loop(model, start_z, targets, design, rows=None, progress=False):
@@ -139,7 +155,8 @@ def _verify(model, targets, z, evaluator=None):
     return select_verified(model, targets, z, cache=PropertyCache(evaluator))
 
 
-def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bool = False) -> PaperLoop:
+def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bool = False,
+                   starts: dict | None = None) -> PaperLoop:
     """Run the paper's loop on every start (no store; see :func:`load_or_run_paper_loop`).
 
     Parameters
@@ -150,6 +167,7 @@ def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bo
     design : ``profile.design`` (``loop_learning_rate``, ``tol``, ``patience``, ``loop_max_iterations``,
         ``optimizer``, ``batch_size``)
     evaluator : exact evaluator ``images -> (N, P)`` (default: porosity + duct-flow K11)
+    starts : what made ``start_z``, for the key (:func:`paper_loop_key`)
     """
     start_z = np.asarray(start_z, np.float32)
     if start_z.ndim != 3 or len(start_z) != len(targets):
@@ -162,7 +180,8 @@ def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bo
     best = np.argmin(loss, axis=1)
     return PaperLoop(loss=loss, steps=res.steps.reshape(T, k), stop_reason=res.stop_reason.reshape(T, k),
                      exact=sel.all_properties, z_best=z[np.arange(T), best], z_verified=sel.z,
-                     history=res.history, seconds=res.seconds, key=paper_loop_key(model, start_z, targets, design))
+                     history=res.history, seconds=res.seconds,
+                     key=paper_loop_key(model, start_z, targets, design, starts))
 
 
 def shipped_paper_loop_dir(profile_name: str) -> Path:
@@ -223,7 +242,7 @@ def _provenance(profile_name: str, command: str | None = None) -> dict:
 
 
 def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, progress: bool = False,
-                           ship: bool = False) -> PaperLoop:
+                           ship: bool = False, starts: dict | None = None) -> PaperLoop:
     """The paper's loop on every start: from the build's cache, else shipped, else computed (and cached).
 
     Parameters
@@ -233,6 +252,7 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
         the cache and the shipped folder)
     ship : compute (unless cached under the current key) and write the result into the package's
         shipped folder as well (what :data:`COMMAND` does)
+    starts : what made ``start_z`` (:func:`paper_loop_key`, :func:`starts_by_index`)
 
     Returns
     -------
@@ -241,7 +261,7 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
     from ..results import artifacts_dir
     from ..models.shipped import shipped_enabled
 
-    key = paper_loop_key(model, start_z, targets, profile.design)
+    key = paper_loop_key(model, start_z, targets, profile.design, starts)
     cache = artifacts_dir(profile.name, "inverse")
     git_commit = None
     if ship:  # the code that computes: read before anything is written
@@ -252,7 +272,8 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
     if loop is None and not ship and shipped_enabled():
         loop = _read(shipped_paper_loop_dir(profile.name), key, "shipped")
     if loop is None:
-        loop = run_paper_loop(model, start_z, targets, profile.design, evaluator=evaluator, progress=progress)
+        loop = run_paper_loop(model, start_z, targets, profile.design, evaluator=evaluator, progress=progress,
+                              starts=starts)
         loop.provenance = _provenance(profile.name, COMMAND.format(profile=profile.name) if ship else None)
         if git_commit is not None:
             loop.provenance["git_commit"] = git_commit
