@@ -345,9 +345,17 @@ def main(argv=None) -> int:
     from ..models.zoo import get_trained_pvae
     from .inverse import run_inverse_study
 
+    from ..models.zoo import training_info
+
     t0 = time.perf_counter()
     data = load_synthetic_dataset(profile, progress=True)
     model = get_trained_pvae(profile, properties=("n", "k11"))
+    source = training_info("pvae_n_k11", profile).get("source", "trained")
+    if source != "shipped":  # e.g. a pVAE trained in this build's cache, on another CPU: other last bits
+        print(f"error: the paper loop ships only for a shipped pVAE, and this build's pVAE was trained here "
+              f"(profile {profile.name}); for a profile with shipped models run in a fresh build folder, e.g. "
+              f"PVAE_BUILD_DIR=/tmp/paper_loop {COMMAND.format(profile=args.profile)}", file=sys.stderr)
+        return 1
     train = np.column_stack([data.porosity, data.k11])
     study = run_inverse_study(model, data.images, train, profile=profile, loop_modes=("loop",), progress=True,
                               ship_paper_loop=True)
