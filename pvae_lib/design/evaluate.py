@@ -7,8 +7,9 @@ Two ways to measure a design (decoded and binarised at 0.5):
   solver :func:`pvae_lib.stokes2d.stokes2d_permeability` (the synthetic structures are
   extruded, so fully developed 2-D duct flow is exact).
 
-Feasibility: a target is *feasible* when it lies inside the region of the (n, K11) plane that
-the training data cover; see :func:`feasible_mask`.
+Feasibility: a target is *feasible* when it lies inside the region of property space that the
+training data cover; see :func:`feasible_mask` (the band of the (n, K11) plane for two
+properties, the training points' neighbourhood for any number).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ __all__ = [
     "log_mse",
     "feasibility_envelope",
     "nearest_feasible",
+    "neighbour_radius",
 ]
 
 
@@ -106,15 +108,17 @@ def log_mse(targets, achieved) -> np.ndarray:
     return np.log10(err.sum(axis=1) + 1e-30)
 
 
-def feasible_mask(targets, train_properties, method: str = "envelope", quantiles=(0.005, 0.995),
-                  n_bins: int = 30, min_count: int = 5) -> np.ndarray:
-    """Which targets lie in the part of the (n, K11) plane covered by the training data.
+def feasible_mask(targets, train_properties, method: str | None = None, quantiles=(0.005, 0.995),
+                  n_bins: int = 30, min_count: int = 5, neighbour_quantile: float = 0.99) -> np.ndarray:
+    """Which targets lie in the part of property space covered by the training data.
 
     Parameters
     ----------
-    targets : (T, 2) porosity, K11
-    train_properties : (N, 2) porosity, K11 of the training data
-    method : ``"envelope"`` (default) or ``"hull"``
+    targets : (T, P) target properties (porosity [-], permeabilities [l.u.²], in the order of
+        ``train_properties``' columns)
+    train_properties : (N, P) the training data's properties
+    method : ``"envelope"`` (the default for P = 2: porosity, K11), ``"hull"`` (P = 2) or
+        ``"neighbours"`` (the default for any other P)
         ``"envelope"``: per porosity level, the K11 range between the ``quantiles`` of the
         training samples at that level; the lower and upper envelopes are interpolated
         linearly in n, and a target is feasible when ``n`` lies within the training porosity
@@ -124,25 +128,81 @@ def feasible_mask(targets, train_properties, method: str = "envelope", quantiles
         ``min_count`` samples are dropped.
         ``"hull"``: inside the convex hull of the (min-max scaled) training points - simpler,
         but it also accepts the empty corners of a curved band.
+        ``"neighbours"``: inside the training range and within :func:`neighbour_radius` of a
+        training point, after min-max scaling by the training range (any number of properties:
+        n, K11, K22, K33, ...).
+    neighbour_quantile : for ``"neighbours"``, see :func:`neighbour_radius`
+
+    See Also
+    --------
+    nearest_feasible : the feasible target nearest each target, by the same rule
     """
     t = np.asarray(targets, dtype=np.float64)
     p = np.asarray(train_properties, dtype=np.float64)
-    if t.ndim != 2 or p.ndim != 2 or t.shape[1] != 2 or p.shape[1] != 2:
-        raise ValueError(f"targets {t.shape} and train_properties {p.shape} must both be (., 2): porosity, K11")
+    if t.ndim != 2 or p.ndim != 2 or t.shape[1] != p.shape[1]:
+        raise ValueError(f"targets {t.shape} and train_properties {p.shape} must be (T, P) and (N, P)")
+    method = _method(method, p.shape[1])
+    if method == "neighbours":
+        lo, span = _range(p)
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree((p - lo) / span).query((t - lo) / span)
+        in_range = np.all((t >= p.min(0)) & (t <= p.max(0)), axis=1)
+        return in_range & (d <= neighbour_radius(p, neighbour_quantile))
     if method == "hull":
         from scipy.spatial import Delaunay
 
-        lo, span = p.min(0), np.ptp(p, 0)
-        span = np.where(span > 0, span, 1.0)
+        lo, span = _range(p)
         tri = Delaunay((p - lo) / span)
         return tri.find_simplex((t - lo) / span) >= 0
-    if method != "envelope":
-        raise ValueError(f"method must be 'envelope' or 'hull', got {method!r}")
     centers, lower, upper = feasibility_envelope(p, quantiles=quantiles, n_bins=n_bins, min_count=min_count)
     inside_n = (t[:, 0] >= centers.min()) & (t[:, 0] <= centers.max())
     lo_k = np.interp(t[:, 0], centers, lower)
     hi_k = np.interp(t[:, 0], centers, upper)
     return inside_n & (t[:, 1] >= lo_k) & (t[:, 1] <= hi_k)
+
+
+def _method(method, n_properties: int) -> str:
+    """The feasibility rule: ``method``, checked, or the default for ``n_properties`` columns."""
+    if method is None:
+        return "envelope" if n_properties == 2 else "neighbours"
+    if method not in ("envelope", "hull", "neighbours"):
+        raise ValueError(f"method must be 'envelope', 'hull' or 'neighbours', got {method!r}")
+    if method != "neighbours" and n_properties != 2:
+        raise ValueError(f"method {method!r} works on two properties (porosity, K11); for {n_properties} "
+                         "use 'neighbours'")
+    return method
+
+
+def _range(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower end and span (1 where a column is constant) of the training properties ``p``."""
+    lo, span = p.min(0), np.ptp(p, 0)
+    return lo, np.where(span > 0, span, 1.0)
+
+
+def neighbour_radius(train_properties, quantile: float = 0.99) -> float:
+    """How far from a training point a target still counts as covered (``"neighbours"`` rule).
+
+    The ``quantile`` of the distances from each training point to its nearest other training
+    point, in min-max scaled property space (dimensionless): a target closer than this to the
+    data is no farther from it than 99 % of the training points are from each other.
+
+    Parameters
+    ----------
+    train_properties : (N, P) the training data's properties, N >= 2
+    quantile : in (0, 1]
+    """
+    p = np.asarray(train_properties, dtype=np.float64)
+    if p.ndim != 2 or len(p) < 2:
+        raise ValueError(f"need at least two training points (N, P), got shape {p.shape}")
+    if not 0 < quantile <= 1:
+        raise ValueError(f"quantile must lie in (0, 1], got {quantile}")
+    from scipy.spatial import cKDTree
+
+    lo, span = _range(p)
+    scaled = (p - lo) / span
+    d, _ = cKDTree(scaled).query(scaled, k=2)
+    return float(np.quantile(d[:, 1], quantile))
 
 
 def feasibility_envelope(train_properties, quantiles=(0.005, 0.995), n_bins: int = 30,
@@ -174,31 +234,55 @@ def feasibility_envelope(train_properties, quantiles=(0.005, 0.995), n_bins: int
     return np.asarray(centers), np.asarray(lower), np.asarray(upper)
 
 
-def nearest_feasible(targets, train_properties, points: int = 2001, **envelope) -> np.ndarray:
-    """The feasible target (:func:`feasible_mask`, ``"envelope"``) nearest each target.
+def nearest_feasible(targets, train_properties, points: int = 2001, method: str | None = None,
+                     neighbour_quantile: float = 0.99, **envelope) -> np.ndarray:
+    """The feasible target (:func:`feasible_mask`) nearest each target.
 
-    Distance is measured after min-max scaling by the training range, so porosity and K11
-    weigh alike. A feasible target is returned unchanged.
+    Distance is measured after min-max scaling by the training range, so all properties weigh
+    alike. A feasible target is returned unchanged.
 
     Parameters
     ----------
-    targets : (T, 2) porosity [-], K11 [l.u.²]
-    train_properties : (N, 2) the training data's porosity and K11
-    points : porosity grid points searched between the lowest and highest level
+    targets : (T, P) target properties, columns as in ``train_properties``
+    train_properties : (N, P) the training data's properties
+    points : for ``"envelope"``, porosity grid points searched between the lowest and highest level
+    method : ``"envelope"`` (default for P = 2: porosity, K11) or ``"neighbours"`` (default for
+        any other P: the point of the nearest training point's ball of radius
+        :func:`neighbour_radius` that is closest to the target - exact, as all balls have one radius -
+        moved back along the same ray where it would leave the training range)
+    neighbour_quantile : for ``"neighbours"``, see :func:`neighbour_radius`
     envelope : ``quantiles``, ``n_bins``, ``min_count`` as in :func:`feasible_mask`
 
     Returns
     -------
-    (T, 2) nearest feasible (porosity, K11)
+    (T, P) nearest feasible targets
     """
     t = np.atleast_2d(np.asarray(targets, dtype=np.float64))
     p = np.asarray(train_properties, dtype=np.float64)
+    method = _method(method, p.shape[1])
+    if method == "hull":
+        raise ValueError("nearest_feasible supports 'envelope' and 'neighbours'")
+    lo, span = _range(p)
+    out = t.copy()
+    if method == "neighbours":
+        inside = feasible_mask(t, p, method="neighbours", neighbour_quantile=neighbour_quantile)
+        if inside.all():
+            return out
+        from scipy.spatial import cKDTree
+
+        radius = neighbour_radius(p, neighbour_quantile) * (1 - 1e-9)  # strictly inside the ball
+        ts, ps = (t[~inside] - lo) / span, (p - lo) / span
+        d, j = cKDTree(ps).query(ts)
+        step = (ts - ps[j]) * (radius / d)[:, None]
+        # shortened where the ball leaves the training range (the scaled unit box): still inside both
+        room = np.where(step > 0, (1 - ps[j]) / np.where(step > 0, step, 1),
+                        np.where(step < 0, -ps[j] / np.where(step < 0, step, -1), np.inf))
+        scale = np.clip(room.min(axis=1), 0.0, 1.0)
+        out[~inside] = np.clip((ps[j] + step * scale[:, None]) * span + lo, p.min(0), p.max(0))  # round-off
+        return out
     centers, lower, upper = feasibility_envelope(p, **envelope)
-    lo, span = p.min(0), np.ptp(p, 0)
-    span = np.where(span > 0, span, 1.0)
     grid_n = np.unique(np.concatenate([np.linspace(centers.min(), centers.max(), points), centers]))
     grid_lo, grid_hi = np.interp(grid_n, centers, lower), np.interp(grid_n, centers, upper)
-    out = t.copy()
     inside = feasible_mask(t, p, **envelope)
     for i in np.flatnonzero(~inside):
         k = np.clip(t[i, 1], grid_lo, grid_hi)

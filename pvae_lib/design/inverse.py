@@ -497,10 +497,10 @@ class TargetCheck:
 
     Attributes
     ----------
-    status : ``"ok"`` (feasible), ``"off_band"`` (inside the training range but outside the band
-        of (n, K11) the training structures cover) or ``"out_of_range"`` (a property outside the
-        training range)
-    nearest : (2,) nearest feasible target (porosity, K11 in l.u.²); the target itself when ok
+    status : ``"ok"`` (feasible), ``"off_band"`` (inside the training range but outside the part
+        of property space the training structures cover: :func:`~pvae_lib.design.evaluate.feasible_mask`)
+        or ``"out_of_range"`` (a property outside the training range)
+    nearest : (P,) nearest feasible target (porosity [-], permeabilities [l.u.²]); the target itself when ok
     message : one line for the user naming the flag(s), the data's range and ``nearest``
     """
 
@@ -509,45 +509,62 @@ class TargetCheck:
     message: str
 
 
-def check_target(target, train_properties=None, scaler=None, flags=("--n", "--k11"),
-                 names=("porosity", "K11")) -> TargetCheck:
+#: how :func:`check_target` names a property in its messages (else the registry's name)
+_SPOKEN = {"n": "porosity"}
+
+
+def check_target(target, train_properties=None, scaler=None, names=None) -> TargetCheck:
     """Check a design target against the training data before any expensive work.
 
     Parameters
     ----------
-    target : (2,) porosity [-] and K11 [l.u.²]
-    train_properties : (N, 2) training data's porosity and K11; gives the range and the feasible
-        band (:func:`~pvae_lib.design.evaluate.feasible_mask`). Without it only the range of
+    target : (P,) target properties: porosity [-], permeabilities [l.u.²], in the order of ``names``
+    train_properties : (N, P) the training data's properties; gives the range and the feasible
+        region (:func:`~pvae_lib.design.evaluate.feasible_mask`: the (n, K11) band for two
+        properties, the training points' neighbourhood for more). Without it only the range of
         ``scaler`` (the regressor's min-max scaler, fitted on the training data) is checked.
     scaler : min-max scaler with ``data_min``, ``data_max`` (``model.property_scaler``)
-    flags, names : how the two properties are called in the message
+    names : the P property names of the registry (:data:`pvae_lib.data.properties.PROPERTIES`);
+        default ``scaler.names``, else ``("n", "k11")``. The messages name each by its flag
+        (``--n``, ``--k11``, ``--k22``, ...) as ``pvae design`` takes it.
     """
-    t = validate_targets(target)[0]
+    from pvae_lib.data.properties import PROPERTIES
+
+    if names is None:
+        names = getattr(scaler, "names", None) or ("n", "k11")
+    names = tuple(names)
+    t = validate_targets(target, names)[0]
     if train_properties is not None:
         from .evaluate import feasible_mask, nearest_feasible
 
         p = np.asarray(train_properties, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != len(names):
+            raise ValueError(f"train_properties must be (N, {len(names)}) for {names}, got shape {p.shape}")
         lo, hi = p.min(0), p.max(0)
         try:
             nearest = nearest_feasible(t[None], p)[0]
             feasible = bool(feasible_mask(t[None], p)[0])
-        except ValueError:  # too few samples per porosity level for a band: check the range only
+        except ValueError:  # too few samples for a feasible region: check the range only
             nearest, feasible = np.clip(t, lo, hi), None
     elif scaler is not None:
         lo, hi = np.asarray(scaler.data_min, float), np.asarray(scaler.data_max, float)
         nearest, feasible = np.clip(t, lo, hi), None
     else:
         raise ValueError("check_target needs train_properties or a fitted scaler")
-    units = ("", " l.u.²")
+    flags = [f"--{name}" for name in names]
+    spoken = [_SPOKEN.get(name, PROPERTIES[name].symbol.strip("$").replace("_{", "").replace("}", "")
+                          if name in PROPERTIES else name) for name in names]
+    units = [f" {PROPERTIES[name].unit}" if name in PROPERTIES and PROPERTIES[name].unit else "" for name in names]
     near = " ".join(f"{f} {v:.4g}" for f, v in zip(flags, nearest))
-    outside = [i for i in range(2) if not lo[i] - 1e-12 <= t[i] <= hi[i] + 1e-12]
+    outside = [i for i in range(len(names)) if not lo[i] - 1e-12 <= t[i] <= hi[i] + 1e-12]
     if outside:
-        parts = "; ".join(f"{flags[i]} {t[i]:.4g} is outside the training data's {names[i]} range "
+        parts = "; ".join(f"{flags[i]} {t[i]:.4g} is outside the training data's {spoken[i]} range "
                           f"{lo[i]:.4g} .. {hi[i]:.4g}{units[i]}" for i in outside)
         return TargetCheck("out_of_range", nearest, f"{parts}; nearest feasible target: {near}")
     if feasible is False:
+        given = " ".join(f"{f} {v:.4g}" for f, v in zip(flags, t))
         return TargetCheck("off_band", nearest,
-                           f"target {flags[0]} {t[0]:.4g} {flags[1]} {t[1]:.4g} lies outside the band of "
-                           f"({names[0]}, {names[1]}) that the training structures cover; nearest feasible "
+                           f"target {given} lies outside the {'band' if len(names) == 2 else 'region'} of "
+                           f"({', '.join(spoken)}) that the training structures cover; nearest feasible "
                            f"target: {near}")
     return TargetCheck("ok", t.copy(), "target lies inside the training data")

@@ -43,6 +43,7 @@ __all__ = [
     "scaled_error",
     "duct_flow_evaluator",
     "lbm_evaluator",
+    "exact_evaluator",
     "ComponentDuctFlow",
     "PropertyCache",
     "VerifiedSelection",
@@ -148,6 +149,54 @@ def lbm_evaluator(axes=(0, 1, 2), config=None, batched: bool | None = None):
         return out
 
     evaluate.n_properties = 1 + len(axes)
+    return evaluate
+
+
+def exact_evaluator(names=("n", "k11"), ndim: int = 2, config=None):
+    """The exact evaluator of one kind of sample, columns in the order of ``names``.
+
+    One evaluator per dataset kind, behind one interface (``images -> (N, P)``, physical units):
+
+    * extruded 2-D patterns (``ndim=2``, the synthetic set): :class:`ComponentDuctFlow`
+      (periodic duct flow), which gives ``("n", "k11")``;
+    * 3-D samples (``ndim=3``, the foam study): :func:`lbm_evaluator`, any of ``"n"``,
+      ``"k11"``, ``"k22"``, ``"k33"`` (one LBM run per permeability).
+
+    Parameters
+    ----------
+    names : property names of the registry (:data:`pvae_lib.data.properties.PROPERTIES`), a
+        model's ``property_scaler.names``
+    ndim : 2 (cross-sections ``(N, H, W)``) or 3 (volumes ``(N, D, H, W)``)
+    config : :class:`pvae_lib.lbm.LBMConfig` for 3-D samples (default: :func:`lbm_evaluator`'s)
+
+    Raises
+    ------
+    ValueError
+        for properties that kind of sample has no exact solver for here (e.g. K22 of an extruded
+        pattern, off-diagonal permeabilities), before any work.
+    """
+    names = tuple(str(n) for n in names)
+    if ndim == 2:
+        if names != ("n", "k11"):
+            raise ValueError(f"the exact solver of 2-D patterns (extruded duct flow) gives ('n', 'k11'), "
+                             f"not {names}")
+        return ComponentDuctFlow()
+    if ndim != 3:
+        raise ValueError(f"ndim must be 2 (cross-sections) or 3 (volumes), got {ndim}")
+    diagonal = {"k11": 0, "k22": 1, "k33": 2}
+    unknown = [n for n in names if n != "n" and n not in diagonal]
+    if unknown or len(set(names)) != len(names) or not names:
+        raise ValueError(f"the LBM evaluator of 3-D samples gives n, k11, k22, k33 (each once); cannot give "
+                         f"{unknown or names}")
+    axes = tuple(diagonal[n] for n in names if n != "n") or (0,)
+    lbm = lbm_evaluator(axes=axes, config=config)
+    column = {"n": 0, **{name: 1 + axes.index(diagonal[name]) for name in names if name != "n"}}
+    order = [column[name] for name in names]
+
+    def evaluate(images) -> np.ndarray:
+        return lbm(images)[:, order]
+
+    evaluate.n_properties = len(names)
     return evaluate
 
 
