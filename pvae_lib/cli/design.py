@@ -126,7 +126,9 @@ def _main(args) -> int:
 
 def _target(model, args) -> list:
     """The target in the model's property order, from the flags; names the flags missing or not used."""
-    names = tuple(getattr(model.property_scaler, "names", None) or ("n", "k11"))
+    from pvae_lib.design.inverse import property_names
+
+    names = property_names(model)
     given = {name: getattr(args, name) for name in ("n", "k11", "k22", "k33") if getattr(args, name) is not None}
     missing = [f"--{name}" for name in names if name not in given]
     if missing:

@@ -143,12 +143,7 @@ def feasible_mask(targets, train_properties, method: str | None = None, quantile
         raise ValueError(f"targets {t.shape} and train_properties {p.shape} must be (T, P) and (N, P)")
     method = _method(method, p.shape[1])
     if method == "neighbours":
-        lo, span = _range(p)
-        from scipy.spatial import cKDTree
-
-        d, _ = cKDTree((p - lo) / span).query((t - lo) / span)
-        in_range = np.all((t >= p.min(0)) & (t <= p.max(0)), axis=1)
-        return in_range & (d <= neighbour_radius(p, neighbour_quantile))
+        return _neighbours(t, p, neighbour_quantile)["inside"]
     if method == "hull":
         from scipy.spatial import Delaunay
 
@@ -193,6 +188,16 @@ def neighbour_radius(train_properties, quantile: float = 0.99) -> float:
     quantile : in (0, 1]
     """
     p = np.asarray(train_properties, dtype=np.float64)
+    return _neighbours(p[:0], p, quantile)["radius"]
+
+
+def _neighbours(t: np.ndarray, p: np.ndarray, quantile: float) -> dict:
+    """The ``"neighbours"`` rule for targets ``t`` and training points ``p``, with one KD-tree.
+
+    Returns ``inside`` (T,) feasible, ``targets`` and ``points`` min-max scaled by the training
+    range, each target's nearest training point (``index``) and its scaled ``distance``, and the
+    ``radius`` (:func:`neighbour_radius`).
+    """
     if p.ndim != 2 or len(p) < 2:
         raise ValueError(f"need at least two training points (N, P), got shape {p.shape}")
     if not 0 < quantile <= 1:
@@ -200,9 +205,14 @@ def neighbour_radius(train_properties, quantile: float = 0.99) -> float:
     from scipy.spatial import cKDTree
 
     lo, span = _range(p)
-    scaled = (p - lo) / span
-    d, _ = cKDTree(scaled).query(scaled, k=2)
-    return float(np.quantile(d[:, 1], quantile))
+    points, targets = (p - lo) / span, (t - lo) / span
+    tree = cKDTree(points)
+    distance, index = tree.query(targets)
+    spacing, _ = tree.query(points, k=2)  # each training point's distance to its nearest other one
+    radius = float(np.quantile(spacing[:, 1], quantile))
+    inside = np.all((t >= p.min(0)) & (t <= p.max(0)), axis=1) & (distance <= radius)
+    return {"inside": inside, "targets": targets, "points": points, "index": index, "distance": distance,
+            "radius": radius}
 
 
 def feasibility_envelope(train_properties, quantiles=(0.005, 0.995), n_bins: int = 30,
@@ -265,14 +275,13 @@ def nearest_feasible(targets, train_properties, points: int = 2001, method: str 
     lo, span = _range(p)
     out = t.copy()
     if method == "neighbours":
-        inside = feasible_mask(t, p, method="neighbours", neighbour_quantile=neighbour_quantile)
+        near = _neighbours(t, p, neighbour_quantile)
+        inside = near["inside"]
         if inside.all():
             return out
-        from scipy.spatial import cKDTree
-
-        radius = neighbour_radius(p, neighbour_quantile) * (1 - 1e-9)  # strictly inside the ball
-        ts, ps = (t[~inside] - lo) / span, (p - lo) / span
-        d, j = cKDTree(ps).query(ts)
+        radius = near["radius"] * (1 - 1e-9)  # strictly inside the ball
+        ts, ps = near["targets"][~inside], near["points"]
+        d, j = near["distance"][~inside], near["index"][~inside]
         step = (ts - ps[j]) * (radius / d)[:, None]
         # shortened where the ball leaves the training range (the scaled unit box): still inside both
         room = np.where(step > 0, (1 - ps[j]) / np.where(step > 0, step, 1),

@@ -32,6 +32,7 @@ __all__ = [
     "target_box",
     "random_targets",
     "validate_targets",
+    "property_names",
     "latent_properties",
     "initial_guesses",
     "optimize_latent",
@@ -102,8 +103,10 @@ def validate_targets(targets, names=("n", "k11")) -> np.ndarray:
     return t
 
 
-def _names(model) -> tuple:
-    """The property names of a model's regressor (its scaler's), default ``("n", "k11")``."""
+def property_names(model) -> tuple:
+    """The property names of a model's regressor, in its order: its scaler's names
+    (:attr:`PVAE.property_names <pvae_lib.models.pvae.PVAE.property_names>`), else by the
+    regressor's width (``("n", "k11")`` for two outputs)."""
     names = getattr(getattr(model, "property_scaler", None), "names", None)
     if names:
         return tuple(names)
@@ -445,7 +448,7 @@ def inverse_design(model, targets, train_latent, train_properties, n_starts: int
     n_starts : starts per target = nearest training samples in scaled property space (paper: 100).
     Other parameters as in :func:`optimize_latent`; all ``T * n_starts`` rows run batched.
     """
-    targets = validate_targets(targets, _names(model))
+    targets = validate_targets(targets, property_names(model))
     train_latent = np.asarray(train_latent, dtype=np.float32)
     train_properties = np.asarray(train_properties, dtype=np.float64)
     if len(train_latent) != len(train_properties):
@@ -509,7 +512,7 @@ class TargetCheck:
     message: str
 
 
-#: how :func:`check_target` names a property in its messages (else the registry's name)
+#: how :func:`check_target` names a property in its messages (else its name in capitals: K11, K22, ...)
 _SPOKEN = {"n": "porosity"}
 
 
@@ -552,8 +555,7 @@ def check_target(target, train_properties=None, scaler=None, names=None) -> Targ
     else:
         raise ValueError("check_target needs train_properties or a fitted scaler")
     flags = [f"--{name}" for name in names]
-    spoken = [_SPOKEN.get(name, PROPERTIES[name].symbol.strip("$").replace("_{", "").replace("}", "")
-                          if name in PROPERTIES else name) for name in names]
+    spoken = [_SPOKEN.get(name, name.upper()) for name in names]
     units = [f" {PROPERTIES[name].unit}" if name in PROPERTIES and PROPERTIES[name].unit else "" for name in names]
     near = " ".join(f"{f} {v:.4g}" for f, v in zip(flags, nearest))
     outside = [i for i in range(len(names)) if not lo[i] - 1e-12 <= t[i] <= hi[i] + 1e-12]

@@ -126,13 +126,12 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     from pvae_lib.profiles import get_profile
 
     from ..binarize import binarize
-    from ..design.inverse import (_names, check_target, distinct_designs, initial_guesses, optimize_latent,
+    from ..design.inverse import (check_target, distinct_designs, initial_guesses, optimize_latent, property_names,
                                   validate_targets)
     from ..design.verify import PropertyCache, exact_evaluator, scaled_error
 
     _check_aim(aim)
-    names = _names(model)
-    ndim = _image_dims(model)
+    names = property_names(model)
     profile = profile if profile is not None else get_profile()
     ds = profile.design
     starts = ds.n_starts if starts is None else int(starts)
@@ -140,13 +139,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     loop_iterations = ds.loop_max_iterations if loop_iterations is None else int(loop_iterations)
     refine_calls = ds.refine_calls if refine_calls is None else int(refine_calls)
     target = validate_targets(target, names)
-    if n_designs < 1 or starts < 1:
-        raise ValueError("--n-designs and --starts must be >= 1")
-    if refine_calls < 0:
-        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
-    if refine_calls and ndim != 2:
-        raise ValueError("--refine-calls refines square-pore 2-D patterns; this model designs 3-D samples "
-                         "(pass --refine-calls 0)")
+    ndim = _check_counts(model, n_designs, starts, refine_calls)
     if z0 is None and (train_images is None or train_properties is None):
         raise ValueError("give the training structures and their properties (the starts), or z0")
     props = None if train_properties is None else np.asarray(train_properties, float)
@@ -220,6 +213,19 @@ def design_target(model, target, train_images=None, train_properties=None, profi
                      regressor=reg, stage=stage[keep], loss=loss[keep], start_index=start_index[origin[keep]])
 
 
+def _check_counts(model, n_designs: int, starts: int, refine_calls: int) -> int:
+    """Check the design counts against each other and the model (before any work); the model's image dimension."""
+    if n_designs < 1 or starts < 1:
+        raise ValueError("--n-designs and --starts must be >= 1")
+    if refine_calls < 0:
+        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
+    ndim = _image_dims(model)
+    if refine_calls and ndim != 2:
+        raise ValueError("--refine-calls refines square-pore 2-D patterns; this model designs 3-D samples "
+                         "(pass --refine-calls 0)")
+    return ndim
+
+
 def _image_dims(model) -> int:
     """2 for a model of cross-sections ``(H, W)``, 3 for one of volumes ``(D, H, W)`` (its decoder's output)."""
     shape = getattr(getattr(model, "decoder", None), "output_shape", None)
@@ -262,20 +268,19 @@ def load_pvae(path):
 
 
 def _starts(model, data, profile, k, seed):
-    from ..design.inverse import _names
+    """Training structures and their properties (``--data``), or ``k`` prior draws as latent starts."""
+    from ..design.inverse import property_names
 
-    names = _names(model)
+    names = property_names(model)
     if data == "prior":
         rng = np.random.default_rng(seed)
         return None, None, rng.standard_normal((k, model.latent_dim)).astype(np.float32)
     if data in ("synthetic", "foam"):
         from pvae_lib.data.datasets import load_synthetic_dataset
         from pvae_lib.data.foam_dataset import load_foam_dataset
-        from pvae_lib.profiles import get_profile
 
-        prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
-        ds = load_synthetic_dataset(prof) if data == "synthetic" else load_foam_dataset(prof, build=True,
-                                                                                        progress=True)
+        ds = load_synthetic_dataset(profile) if data == "synthetic" else load_foam_dataset(profile, build=True,
+                                                                                           progress=True)
         if not set(names) <= set(ds.names):
             raise ValueError(f"--data {data} holds {ds.names}, but the model is mapped to {names}; give "
                              f"--data {'foam' if data == 'synthetic' else 'synthetic'} or a .npz with those arrays")
@@ -372,30 +377,23 @@ def run_design(model, target, out, n_designs=4, starts=16, data="synthetic", pro
     import pandas as pd
 
     from pvae_lib.data.io import write_stack
-    from pvae_lib.design.inverse import _names, validate_targets
+    from pvae_lib.design.inverse import property_names, validate_targets
     from pvae_lib.fileio import write_json_atomic, write_text_atomic
 
     _check_aim(aim)
-    names = _names(model)
+    names = property_names(model)
     target = validate_targets(target, names)
-    if n_designs < 1 or starts < 1:
-        raise ValueError("--n-designs and --starts must be >= 1")
-    if refine_calls < 0:
-        raise ValueError(f"--refine-calls must be >= 0, got {refine_calls}")
+    ndim = _check_counts(model, n_designs, starts, refine_calls)
     out = Path(out)
     if (out / "designs.csv").exists() and not overwrite:
         raise ValueError(f"{out / 'designs.csv'} exists; pass --overwrite to replace it")
-    ndim = _image_dims(model)
-    if refine_calls and ndim != 2:
-        raise ValueError("--refine-calls refines square-pore 2-D patterns; this model designs 3-D samples "
-                         "(pass --refine-calls 0)")
     if refine_calls and pore_size is None and data != "synthetic":
         raise ValueError("--refine-calls needs --pore-size (the edge of the square pores, px) unless "
                          "--data synthetic")
-    images, props, z0 = _starts(model, data, profile, starts, seed)
     from pvae_lib.profiles import get_profile
 
     prof = profile if not isinstance(profile, (str, type(None))) else get_profile(profile)
+    images, props, z0 = _starts(model, data, prof, starts, seed)
     res = design_target(model, target, images, props, profile=prof, n_designs=n_designs, starts=starts,
                         iterations=iterations, loop_iterations=loop_iterations, refine_calls=refine_calls,
                         pore_size=pore_size, z0=z0, seed=seed, force=force, aim=aim, warn=warn)

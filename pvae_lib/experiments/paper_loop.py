@@ -342,10 +342,8 @@ def main(argv=None) -> int:
         parser.error(f"--profile must be one of {', '.join(PROFILE_NAMES)} (optionally +smoke), got {args.profile!r}")
     profile = get_profile(args.profile)
     from ..data.datasets import load_synthetic_dataset
-    from ..models.zoo import get_trained_pvae
+    from ..models.zoo import get_trained_pvae, training_info
     from .inverse import run_inverse_study
-
-    from ..models.zoo import training_info
 
     t0 = time.perf_counter()
     data = load_synthetic_dataset(profile, progress=True)
