@@ -75,8 +75,8 @@ def figures_for_seed(profile, seed: int, n_targets: int | None, data, model, loo
 
 def model_used(profile) -> dict:
     """Which pVAE the figures are of: ``source`` (shipped or trained) and, when shipped, its SHA-256."""
-    from pvae_lib.models.shipped import manifest
-    from pvae_lib.models.zoo import training_info
+    from pvae_lib.experiments.shipped import manifest
+    from pvae_lib.experiments.zoo import training_info
 
     source = training_info("pvae_n_k11", profile).get("source", "trained")
     man = manifest(profile.name) or {}
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     import pvae_lib
     from pvae_lib.data.datasets import load_synthetic_dataset
     from pvae_lib.fileio import write_json_atomic
-    from pvae_lib.models import get_trained_pvae
+    from pvae_lib.experiments import get_trained_pvae
     from pvae_lib.results import build_dir
 
     profile = pvae_lib.get_profile(args.profile)

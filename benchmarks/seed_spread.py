@@ -8,13 +8,13 @@ For each seed the whole pipeline of the book runs as a chapter would run it with
 80/10/10, the CNN surrogate and the pVAE (stages 1-3) are trained, and the same figures are
 computed as in the chapters (test-set R² of n and K11, binarised reconstruction voxel accuracy
 and porosity error). Every model is trained here from scratch: the shipped models
-(:mod:`pvae_lib.models.shipped`) are switched off, so the row of the book's seed is an
+(:mod:`pvae_lib.experiments.shipped`) are switched off, so the row of the book's seed is an
 independent check of the shipped weights that the book uses. Models of the book's own seed
 (``profile.seed``) go to the book's cache (``_build/artifacts``); those of the other seeds go to
 ``<out folder>/seed_spread_<profile>/seed_<seed>/``, so an interrupted run resumes with the
 seeds already done.
 
-Each row records the digest of every model's cache key (:func:`pvae_lib.models.zoo.model_key`)
+Each row records the digest of every model's cache key (:func:`pvae_lib.experiments.zoo.model_key`)
 and the thread count that trained it. ``--carry TABLE`` keeps, from an earlier table, the
 figures of a seed's models whose key digest is unchanged (e.g. only the pVAE's joint stage
 changed: the CNN figures are carried, not retrained). ``--merge A.json B.json ...`` joins the
@@ -65,9 +65,9 @@ def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None
     else:
         os.environ["PVAE_ARTIFACTS"] = str(folder)
     from pvae_lib.data.datasets import load_synthetic_dataset
-    from pvae_lib.models import get_trained_cnn, get_trained_pvae, training_info
+    from pvae_lib.experiments import get_trained_cnn, get_trained_pvae, training_info
     from pvae_lib.models.evaluation import reconstruction_metrics
-    from pvae_lib.models.zoo import model_key
+    from pvae_lib.experiments.zoo import model_key
     from pvae_lib.runtime import runtime_summary
     from pvae_lib.models.metrics import r2_score
     from pvae_lib.models.training import split_indices

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         os.environ["PVAE_SHIPPED_MODELS"] = "0"
         os.environ["PVAE_ARTIFACTS"] = str(work)
     from pvae_lib.data.datasets import load_synthetic_dataset
-    from pvae_lib.models import get_trained_cnn, get_trained_pvae
+    from pvae_lib.experiments import get_trained_cnn, get_trained_pvae
     from pvae_lib.models.evaluation import reconstruction_metrics
     from pvae_lib.models.metrics import r2_score
     from pvae_lib.models.training import split_indices, train_joint

@@ -9,11 +9,17 @@ Array axis 0 is the x1 (flow) direction unless a function says otherwise.
 """
 from __future__ import annotations
 
-from .runtime import configure_runtime
+from .runtime import configure_runtime, runtime_summary
 
 # Before anything imports TensorFlow: fixed thread counts, oneDNN off, quiet C++ logs
 # (pvae_lib.runtime explains why each makes learned results reproducible).
 configure_runtime()
+if runtime_summary()["tensorflow_imported_first"]:
+    import warnings
+
+    warnings.warn("TensorFlow was imported before pvae_lib, so pvae_lib's thread, oneDNN and instruction-set "
+                  "settings did not apply: learned results will not reproduce the book's (import pvae_lib "
+                  "before tensorflow or keras; pvae_lib.runtime says why)", RuntimeWarning, stacklevel=2)
 
 __version__ = "0.1.0"
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .profiles import Profile, deviations_markdown, get_profile
+from .profiles import Profile, deviations_markdown, foam_pvae_section, get_profile
 
 __all__ = ["LayerCost", "GPUS", "EFFICIENCY", "MEMORY_LIMIT_GIB", "BUILD_PARAM_LIMIT", "MODEL_KEYS",
            "conv_macs", "conv_transpose_macs", "dense_macs", "layer_costs", "pvae_layers_analytic",
@@ -273,11 +273,11 @@ def model_specs(profile: Profile) -> list[ModelSpec]:
     CNN: 2-D cross-sections of ``synthetic_image_size``² pixels, outputs ``(n, K11)``,
     ``profile.cnn.width``, ``round(train_samples / 0.8)`` samples split 80/10/10.
     pVAE: the same images, ``profile.pvae``, regressor on ``(n, K11)``, all synthetic samples.
-    Foam pVAE: ``foam_subvolume_size``³ sub-volumes, :func:`~pvae_lib.models.foam.foam_pvae_section`,
+    Foam pVAE: ``foam_subvolume_size``³ sub-volumes, :func:`~pvae_lib.profiles.foam_pvae_section`,
     outputs ``(n, K11, K22, K33)``, every sub-volume of every strain.
     """
+    from .data.properties import VOLUME_PROPERTIES
     from .models.cnn import build_cnn
-    from .models.foam import FOAM_PROPERTIES, foam_pvae_section
 
     d, c = profile.data, profile.cnn
     image = (d.synthetic_image_size, d.synthetic_image_size)
@@ -286,7 +286,7 @@ def model_specs(profile: Profile) -> list[ModelSpec]:
                     build=lambda: build_cnn(image + (1,), 2, width=c.width), analytic=None)
     pvae = _pvae_spec("pvae", profile, profile.pvae, image, d.synthetic_samples, 2)
     foam = _pvae_spec("foam_pvae", profile, foam_pvae_section(profile), (d.foam_subvolume_size,) * 3,
-                      _foam_count(profile), len(FOAM_PROPERTIES))
+                      _foam_count(profile), len(VOLUME_PROPERTIES))
     return [cnn, pvae, foam]
 
 

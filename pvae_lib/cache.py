@@ -9,8 +9,8 @@ of the training data. The key is stored next to the result (``key`` in the model
 name must identify it instead (foam models, tuning studies), the name carries
 :func:`key_digest`, a short SHA-256 of the key's canonical JSON.
 
-Users of the scheme: :mod:`pvae_lib.models.zoo` (CNN, VAE, pVAEs) and
-:mod:`pvae_lib.models.shipped` (the shipped models' keys), :mod:`pvae_lib.models.foam` (foam
+Users of the scheme: :mod:`pvae_lib.experiments.zoo` (CNN, VAE, pVAEs) and
+:mod:`pvae_lib.experiments.shipped` (the shipped models' keys), :mod:`pvae_lib.experiments.foam` (foam
 pVAE file names), :mod:`pvae_lib.models.tuning` (study names),
 :func:`pvae_lib.data.datasets.load_synthetic_dataset` (the generated dataset) and
 ``benchmarks/seed_spread.py`` (which models a row of the spread table measured).

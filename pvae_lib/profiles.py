@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 __all__ = ["Profile", "get_profile", "PROFILE_NAMES", "SMOKE_CAPS", "SMOKE_KEPT", "SMOKE_SUFFIX", "smoke_enabled",
-           "smoke_profile", "cap_counts", "QUICK_FOAM_PVAE"]
+           "smoke_profile", "cap_counts", "QUICK_FOAM_PVAE",
+           "foam_pvae_section"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class DesignSection:
     refine_tol: float = 1e-7
 
 
-#: Changes of the foam pVAE against ``Profile.pvae`` (:func:`pvae_lib.models.foam.foam_pvae_section`), as
+#: Changes of the foam pVAE against ``Profile.pvae`` (:func:`foam_pvae_section`), as
 #: ``(field, value)`` pairs. ``quick``: sized for 1,792 training sub-volumes of 32³ on a CPU (latent 32,
 #: base filters 8, batch 8, beta 0.01, lam 1e4, the paper's 16-16-4 regressor); the paper's VAE learning
 #: rate 1.2e-4 (at 1e-3 the VAE stays at the mean field: measured on 512 sub-volumes, validation
@@ -162,7 +163,7 @@ class DesignSection:
 #: the decoder too and longer stages (VAE 40 -> 90, joint 20 -> 40 epochs) raised R² n / K11 / K22 / K33
 #: from 0.948 / 0.903 / 0.893 / 0.890 to 0.973 / 0.935 / 0.923 / 0.928 (the binarised reconstruction's
 #: voxel accuracy only from 0.745 to 0.752: the VAE's validation loss levels off, 14,540 at epoch 40 and
-#: 14,360 at 90). Trained once and shipped (:mod:`pvae_lib.models.shipped`; 48 min on 2 cores).
+#: 14,360 at 90). Trained once and shipped (:mod:`pvae_lib.experiments.shipped`; 48 min on 2 cores).
 QUICK_FOAM_PVAE = (("latent_dim", 32), ("base_filters", 8), ("batch_size", 8), ("beta", 0.01), ("lam", 1e4),
                    ("learning_rate", 1.2e-4), ("epochs_vae", 90), ("epochs_regressor", 100), ("epochs_joint", 40),
                    ("learning_rate_joint", 5e-4), ("patience", 30), ("augment", True), ("schedule", "plateau"),
@@ -405,10 +406,22 @@ def foam_subvolume_count(profile: Profile) -> int:
     return windows * len(d.foam_strains) * int(d.foam_replicas)
 
 
-def foam_latent_dim(profile: Profile) -> int:
-    """Latent size of the foam pVAE (:func:`pvae_lib.models.foam.foam_pvae_section`)."""
-    from .models.foam import foam_pvae_section
+def foam_pvae_section(profile: Profile | None = None) -> PVAESection:
+    """pVAE sizes for the foam data: ``profile.pvae`` with the profile's ``foam_pvae`` changes.
 
+    ``quick``: the changes in :data:`QUICK_FOAM_PVAE` (latent 32, base filters 8, batch 8, the eight
+    lateral symmetries as augmentation, a 64-64-16 regressor with a linear output; its comment gives
+    the measurements behind each).
+    ``paper``: the profile's section with latent 128 (paper Section 5.2) and augmentation off.
+    A smoke profile (:func:`smoke_profile`) caps the epochs again afterwards.
+    """
+    profile = profile or get_profile()
+    sec = replace(profile.pvae, **dict(profile.foam_pvae))
+    return cap_counts(sec, "pvae") if profile.smoke else sec
+
+
+def foam_latent_dim(profile: Profile) -> int:
+    """Latent size of the foam pVAE (:func:`foam_pvae_section`)."""
     return foam_pvae_section(profile).latent_dim
 
 

@@ -60,7 +60,7 @@ import numpy as np
 import pvae_lib
 from pvae_lib.data.datasets import load_synthetic_dataset
 from pvae_lib.design.widgets import latent_explorer
-from pvae_lib.models.zoo import get_trained_cnn, get_trained_pvae
+from pvae_lib.experiments.zoo import get_trained_cnn, get_trained_pvae
 
 profile = pvae_lib.get_profile()
 rng = np.random.default_rng(profile.seed)

@@ -156,8 +156,8 @@ def test_chapters_record_what_they_trained_on(results, chapter, name):
         assert 1 <= rec[key] <= planned
         if section.schedule == "cosine":  # a cosine schedule runs every planned epoch
             assert rec[key] == planned, (key, rec[key], planned)
-    # the quick profile's book uses the shipped models (pvae_lib.models.shipped) unless switched off
-    from pvae_lib.models.shipped import manifest, shipped_enabled
+    # the quick profile's book uses the shipped models (pvae_lib.experiments.shipped) unless switched off
+    from pvae_lib.experiments.shipped import manifest, shipped_enabled
 
     shipped = shipped_enabled() and manifest(profile.name) is not None
     assert rec["source"] == ("shipped" if shipped else "trained"), rec["source"]

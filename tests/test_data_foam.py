@@ -119,3 +119,25 @@ def test_shipped_foam_tensors_are_symmetric_and_compression_is_visible():
     assert 0.9 < medians[0.0] < 1.1  # the uncompressed foam is isotropic
     assert medians[0.5] < 0.85  # flattened cells: flow along the compression axis is harder
     assert np.all(np.diff(medians.to_numpy()) < 0)  # and more so with every strain
+
+
+def test_foam_label_config_is_what_the_label_flags_give():
+    """The foam labels' solver settings equal the ``pvae label`` flags of :func:`foam_label_commands`, in
+    every profile: the flags' defaults are the LBM's run defaults, and both go through ``run_config``."""
+    import argparse
+
+    from pvae_lib.cli._checks import add_lbm_arguments, lbm_config
+    from pvae_lib.data.foam_dataset import _label_flags, foam_label_config
+    from pvae_lib.lbm.config import RUN_DEFAULTS, run_config
+    from pvae_lib.profiles import get_profile
+
+    parser = argparse.ArgumentParser()
+    add_lbm_arguments(parser)
+    assert {name: parser.get_default(name) for name in RUN_DEFAULTS} == RUN_DEFAULTS
+    for name in ("quick", "paper"):
+        profile = get_profile(name)
+        args, _ = parser.parse_known_args(_label_flags(profile))
+        assert lbm_config(args) == foam_label_config(profile)
+    assert run_config(max_steps=50).check_interval == 25 and run_config(max_steps=50).min_steps == 50
+    with pytest.raises(TypeError, match="unknown run settings"):
+        run_config(steps=10)

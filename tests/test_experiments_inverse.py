@@ -194,7 +194,7 @@ def test_design_explorer_builds_and_redraws(setup, capsys):
     import matplotlib
 
     matplotlib.use("Agg")
-    from pvae_lib.design.widgets import design_explorer
+    from pvae_lib.experiments.explorer import design_explorer
 
     model, images, props = setup
     p = _profile(2, 1)

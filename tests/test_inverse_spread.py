@@ -44,7 +44,7 @@ def test_table_is_of_fresh_targets_at_the_chapters_size(table):
 
 
 def test_table_is_of_the_shipped_pvae(table):
-    from pvae_lib.models.shipped import manifest
+    from pvae_lib.experiments.shipped import manifest
 
     man = manifest(table["profile"])
     assert table["model"]["source"] == "shipped"

@@ -1,6 +1,6 @@
 """Training from scratch still learns on the book's data (the book itself uses the shipped models).
 
-The quick profile's CNN and pVAE ship with the package (pvae_lib.models.shipped), so the book
+The quick profile's CNN and pVAE ship with the package (pvae_lib.experiments.shipped), so the book
 build no longer trains them. These short runs - the same training functions, the quick
 profile's data and shapes, fewer samples and epochs - check in every CI run that training
 from scratch works and learns: the loss falls from the first epoch to the last and the
@@ -61,10 +61,9 @@ import dataclasses, json
 from pvae_lib.data import shipped_path
 from pvae_lib.data.foam import foam_rng, generate_foams
 from pvae_lib.data.foam_dataset import attach_subvolumes, foam_config_from_profile
-from pvae_lib.data.properties import property_values, read_properties
-from pvae_lib.models.foam import FOAM_PROPERTIES, foam_pvae_section
+from pvae_lib.data.properties import VOLUME_PROPERTIES, property_values, read_properties
 from pvae_lib.models.training import train_pvae
-from pvae_lib.profiles import get_profile
+from pvae_lib.profiles import foam_pvae_section, get_profile
 
 profile = get_profile("quick")
 d = profile.data
@@ -73,9 +72,9 @@ strains = tuple(float(s) for s in d.foam_strains)
 volumes = generate_foams(foam_config_from_profile(d), strains, rng=foam_rng(profile.seed, 0))
 rows = table[table["replica"] == 0].reset_index(drop=True)  # the first foam at all five strains
 x = attach_subvolumes(volumes, rows, d.foam_subvolume_size)
-y = property_values(rows, FOAM_PROPERTIES)
+y = property_values(rows, VOLUME_PROPERTIES)
 section = dataclasses.replace(foam_pvae_section(profile), epochs_vae=6, epochs_regressor=30, epochs_joint=2)
-res = train_pvae(x, y, names=FOAM_PROPERTIES, profile=profile, section=section, seed=profile.seed)
+res = train_pvae(x, y, names=VOLUME_PROPERTIES, profile=profile, section=section, seed=profile.seed)
 # the validation MSE of the constant prediction (the training mean), on the regressor's scaled targets
 scaler = res.model.property_scaler
 y_tr, y_va = scaler.transform(y[res.split["train"]]), scaler.transform(y[res.split["val"]])

@@ -1,4 +1,4 @@
-"""The models shipped for the quick profile (pvae_lib.models.shipped) are what the current code trains.
+"""The models shipped for the quick profile (pvae_lib.experiments.shipped) are what the current code trains.
 
 - every file listed in the manifest is there, with its SHA-256, and the command that made them;
 - each shipped model's cache key equals the key the current code computes for the quick
@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import pytest
 
-from pvae_lib.models import shipped, zoo
+from pvae_lib.experiments import shipped, zoo
 from pvae_lib.models.metrics import r2_score
 from pvae_lib.profiles import get_profile
 
@@ -36,11 +36,26 @@ def test_manifest_lists_every_file_with_its_digest():
     for f in files:
         assert shipped._sha256(SHIPPED / f) == man["files"][f], f"{f} differs from its manifest digest: {FIX}"
     prov = man["provenance"]
-    assert prov["command"] == shipped.COMMAND.format(profile=PROFILE.name)
+    assert shipped.is_shipping_command(prov["command"], PROFILE.name), prov["command"]
     assert prov["profile"] == PROFILE.name and prov["seed"] == PROFILE.seed
     assert "uncommitted" not in prov["git_commit"], "shipped from an uncommitted tree"
     total = sum((SHIPPED / f).stat().st_size for f in files)
     assert total < 20e6, f"shipped models take {total / 1e6:.1f} MB"
+
+
+def test_the_shipping_command_under_its_former_name_is_named_with_todays():
+    """A manifest records the command its models were made by; after the module moved from
+    ``pvae_lib.models`` to ``pvae_lib.experiments`` the reader is told today's name too."""
+    now = shipped.COMMAND.format(profile="quick")
+    former = "python -m pvae_lib.models.shipped --profile quick"
+    assert now == "python -m pvae_lib.experiments.shipped --profile quick"
+    assert shipped.is_shipping_command(now, "quick") and shipped.is_shipping_command(former, "quick")
+    assert not shipped.is_shipping_command(former, "paper")
+    assert not shipped.is_shipping_command("python -m pvae_lib.models.zoo --profile quick", "quick")
+    prov = {"command": former, "profile": "quick", "git_commit": "94c17aaffe8e", "training_seconds": 60.0}
+    text = shipped.model_source({"source": "shipped", "provenance": prov})
+    assert f"by {former} " in text and f"commit 94c17aa; the command is now {now})" in text
+    assert "now" not in shipped.model_source({"source": "shipped", "provenance": {**prov, "command": now}})
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +68,7 @@ def dataset():
 @pytest.fixture(scope="module")
 def foam():
     """The foam pVAE's training data: (dataset, targets), regenerated from the seeds."""
-    from pvae_lib.models.foam import load_foam_training_data
+    from pvae_lib.experiments.foam import load_foam_training_data
 
     return load_foam_training_data(PROFILE)
 
@@ -134,7 +149,7 @@ _FOAM_CHECK = """
 import json, sys
 import numpy as np
 import pvae_lib.models.training as training
-from pvae_lib.models.foam import get_trained_foam_pvae, load_foam_training_data
+from pvae_lib.experiments.foam import get_trained_foam_pvae, load_foam_training_data
 from pvae_lib.models.metrics import r2_score
 from pvae_lib.profiles import get_profile
 
@@ -169,7 +184,7 @@ def test_restored_foam_pvae_reproduces_its_test_predictions(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["loaded"] and res["source"] == "shipped", res
-    assert res["command"] == shipped.COMMAND.format(profile=PROFILE.name)
+    assert shipped.is_shipping_command(res["command"], PROFILE.name), res["command"]
     assert res["y_test_equal"]
     # the standard of _assert_reproduced: at most 1 % of the values differ, by at most 2 ulp
     assert res["differ"] <= 0.01 and res["max_ulp"] <= 2, res
@@ -201,7 +216,7 @@ def test_restore_refuses_other_keys_altered_files_and_the_switch(tmp_path, monke
 
 
 def test_cli_rejects_an_unknown_profile(capsys):
-    from pvae_lib.models import foam
+    from pvae_lib.experiments import foam
 
     assert shipped.main(["--profile", "nonsense"]) == 2
     assert "--profile" in capsys.readouterr().err
@@ -222,8 +237,8 @@ def test_reshipping_keeps_the_models_whose_key_is_unchanged(tmp_path, monkeypatc
 
     monkeypatch.setattr(zoo, "get_trained_cnn", no_training)
     monkeypatch.setattr(zoo, "get_trained_pvae", no_training)
-    monkeypatch.setattr("pvae_lib.models.foam.train_foam_in_subprocess", no_training)
-    monkeypatch.setattr("pvae_lib.models.foam.load_foam_training_data", lambda profile, progress=False: foam)
+    monkeypatch.setattr("pvae_lib.experiments.foam.train_foam_in_subprocess", no_training)
+    monkeypatch.setattr("pvae_lib.experiments.foam.load_foam_training_data", lambda profile, progress=False: foam)
     before = shipped.manifest(PROFILE.name)
     shipped.write_shipped(PROFILE, progress=False)
     after = shipped.manifest(PROFILE.name)

@@ -8,7 +8,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from pvae_lib.data import Dataset  # noqa: E402
-from pvae_lib.models import zoo  # noqa: E402
+from pvae_lib.experiments import zoo  # noqa: E402
 from pvae_lib.profiles import CNNSection, PVAESection, get_profile, with_overrides  # noqa: E402
 
 

@@ -74,7 +74,7 @@ def test_paper_smoke_caps_every_count(paper, smoke):
 
 
 def test_foam_pvae_section_keeps_the_paper_shapes(paper, smoke):
-    from pvae_lib.models.foam import foam_pvae_section
+    from pvae_lib.profiles import foam_pvae_section
 
     full, small = foam_pvae_section(paper), foam_pvae_section(smoke)
     assert full.latent_dim == 128 and not full.augment  # paper Sec. 5.2 text

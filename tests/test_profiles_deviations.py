@@ -49,7 +49,7 @@ def test_profile_columns_equal_the_profiles_attributes(table, name):
 def test_derived_values(name):
     from pvae_lib.data.subvolumes import count_subvolumes
     from pvae_lib.design.latent import latent_kde_curves  # noqa: F401 - default read by kde_sample_cap
-    from pvae_lib.models.foam import foam_pvae_section
+    from pvae_lib.profiles import foam_pvae_section
 
     p = get_profile(name)
     d = p.data
@@ -81,7 +81,7 @@ def test_paper_values_of_key_rows(table):
 
 def test_paper_profile_honours_the_paper_where_it_fits():
     """Paper values the ``paper`` profile now uses (Secs. 3.1, 3.2, 5.1, 5.2); the budget shows they fit a T4."""
-    from pvae_lib.models.foam import foam_pvae_section
+    from pvae_lib.profiles import foam_pvae_section
 
     p = get_profile("paper", smoke=False)
     assert p.cnn.width == 1.0  # 32-64-128-256 filters

@@ -245,11 +245,53 @@ def test_readme_layout_describes_every_folder_and_names_real_modules():
 
 
 def test_public_api_imports_plainly_without_tensorflow():
-    """``pvae_lib``, ``.data``, ``.design``, ``.models`` and ``.binarize`` import their API plainly, without TensorFlow."""
+    """``pvae_lib`` and its packages import their API plainly, without TensorFlow."""
     code = ("import sys, pvae_lib, pvae_lib.data, pvae_lib.design, pvae_lib.binarize, pvae_lib.models\n"
-            "missing = [n for m in (pvae_lib, pvae_lib.design, pvae_lib.binarize, pvae_lib.models, pvae_lib.data)\n"
+            "import pvae_lib.experiments\n"
+            "missing = [n for m in (pvae_lib, pvae_lib.design, pvae_lib.binarize, pvae_lib.models, pvae_lib.data,\n"
+            "                       pvae_lib.experiments)\n"
             "           for n in m.__all__ if not hasattr(m, n)]\n"
             "assert not missing, missing\n"
             "assert 'tensorflow' not in sys.modules, 'importing the API started TensorFlow'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+#: the library's layers, lowest first: a module imports only from its own layer or lower ones
+#: (modules at the top of ``pvae_lib`` - profiles, cache, fileio, plotting, ... - sit outside the ranks)
+LAYERS = {"images": 0, "lbm": 1, "stokes2d": 1, "data": 2, "models": 3, "design": 4, "experiments": 5, "cli": 6}
+#: known upward imports, with the reason they stay
+UPWARD_KNOWN = {("lbm", "data"): "lbm.benchmark measures MLUPS on data.spheres.random_sphere_pack"}
+
+
+def _pvae_imports(path: Path) -> set:
+    """The ``pvae_lib`` sub-packages and top-level modules that the module at ``path`` imports."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            target = (package[:len(package) - node.level + 1] if node.level else []) + (node.module or "").split(".")
+            target = [t for t in target if t]
+            if target[:1] == ["pvae_lib"]:
+                found |= {target[1]} if len(target) > 1 else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("pvae_lib.")}
+    return found
+
+
+def test_layers_import_only_downwards():
+    """cli -> experiments -> design -> models -> data -> lbm / stokes2d -> images: nothing imports upwards,
+    and only the command line and the experiments themselves use the experiments layer."""
+    upward = []
+    for path in sorted((ROOT / "pvae_lib").rglob("*.py")):
+        rel = path.relative_to(ROOT / "pvae_lib").parts
+        layer = rel[0] if len(rel) > 1 else path.stem
+        for target in _pvae_imports(path) - {layer}:
+            if layer in LAYERS and target in LAYERS and LAYERS[target] > LAYERS[layer]:
+                if (layer, target) not in UPWARD_KNOWN:
+                    upward.append(f"{'/'.join(rel)} imports pvae_lib.{target}")
+            elif layer not in LAYERS and target in ("experiments", "cli") and layer != "__main__":
+                upward.append(f"{'/'.join(rel)} imports pvae_lib.{target}")
+    assert not upward, upward
+    assert _pvae_imports(ROOT / "pvae_lib" / "lbm" / "benchmark.py") & {"data"}, "UPWARD_KNOWN lists a mended import"

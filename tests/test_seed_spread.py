@@ -97,7 +97,7 @@ def test_book_figures_are_the_tables_row(spread):
 def test_table_rows_name_the_models_they_measured(spread):
     """Every row records its models' key digests; the book seed's are those of the shipped models."""
     from seed_spread import key_digest
-    from pvae_lib.models.shipped import shipped_models_dir
+    from pvae_lib.experiments.shipped import shipped_models_dir
     from pvae_lib.profiles import get_profile
 
     for row in spread["rows"]:

@@ -173,7 +173,11 @@ def _tau(text: str) -> float:
 
 
 def add_lbm_arguments(parser) -> None:
-    """The LBM flags shared by ``pvae permeability`` and ``pvae label`` (a parser or an argument group)."""
+    """The LBM flags shared by ``pvae permeability`` and ``pvae label`` (a parser or an argument group).
+
+    Their defaults are :data:`pvae_lib.lbm.config.RUN_DEFAULTS` (written out: importing the LBM starts
+    TensorFlow, which ``--help`` must not wait for; a test compares the two).
+    """
     parser.add_argument("--collision", choices=["bgk", "trt"], default="trt")
     parser.add_argument("--tau", type=_tau, default=1.0, help="relaxation time, in (0.5, 20]")
     parser.add_argument("--drive", choices=["force", "pressure"], default="force")
@@ -184,9 +188,7 @@ def add_lbm_arguments(parser) -> None:
 
 
 def lbm_config(args):
-    """:class:`~pvae_lib.lbm.config.LBMConfig` from the flags of :func:`add_lbm_arguments`."""
-    from pvae_lib.lbm.config import LBMConfig
+    """:class:`~pvae_lib.lbm.config.LBMConfig` from the flags of :func:`add_lbm_arguments` (:func:`~pvae_lib.lbm.config.run_config`)."""
+    from pvae_lib.lbm.config import RUN_DEFAULTS, run_config
 
-    return LBMConfig(tau=args.tau, collision=args.collision, drive=args.drive, boundary=args.boundary,
-                     max_steps=args.max_steps, check_interval=min(100, max(1, args.max_steps // 2)),
-                     min_steps=min(200, args.max_steps), tolerance=args.tolerance)
+    return run_config(**{name: getattr(args, name) for name in RUN_DEFAULTS})

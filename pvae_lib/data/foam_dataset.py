@@ -139,14 +139,9 @@ def foam_label_config(profile):
     force, periodic faces; ``profile.lbm.max_steps`` and ``profile.lbm.tolerance``), so a chapter
     that recomputes a label runs the same solver settings as the label table.
     """
-    import argparse
+    from ..lbm.config import run_config
 
-    from ..cli._checks import add_lbm_arguments, lbm_config
-
-    parser = argparse.ArgumentParser()
-    add_lbm_arguments(parser)
-    args, _ = parser.parse_known_args(_label_flags(profile))
-    return lbm_config(args)
+    return run_config(max_steps=int(profile.lbm.max_steps), tolerance=float(profile.lbm.tolerance))
 
 
 def foam_label_table(profile=None, seed: int | None = None, build: bool = False,

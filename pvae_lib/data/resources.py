@@ -9,7 +9,7 @@ looked up next to a repository checkout. ``data/README.md`` says how each file w
   (:func:`pvae_lib.data.foam_dataset.load_foam_dataset`).
 - ``grid_convergence.csv`` — the grid-convergence study of the permeability
   (:func:`pvae_lib.convergence.summarize`).
-- ``models/<profile>/`` — the trained models of a profile (:mod:`pvae_lib.models.shipped`).
+- ``models/<profile>/`` — the trained models of a profile (:mod:`pvae_lib.experiments.shipped`).
 - ``inverse/<profile>/`` — the paper's inverse-design loop over every start
   (:mod:`pvae_lib.experiments.paper_loop`).
 

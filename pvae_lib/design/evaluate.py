@@ -70,7 +70,7 @@ def exact_properties(images, n_jobs: int = 1, solver=None, progress: bool = True
 def surrogate_properties(cnn, images, batch_size: int = 256) -> np.ndarray:
     """(N, 2) porosity and K11 predicted by the CNN surrogate (paper Section 3.1).
 
-    ``cnn`` may be what :func:`pvae_lib.models.zoo.get_trained_cnn` returns - an object with
+    ``cnn`` may be what :func:`pvae_lib.experiments.zoo.get_trained_cnn` returns - an object with
     ``(model, scaler, info)``; also a ``(model, scaler)`` pair, an object with ``.model`` and
     ``.scaler`` (:class:`~pvae_lib.models.cnn.CNNResult`), or any callable
     ``images -> (N, 2)`` in physical units.

@@ -23,6 +23,7 @@ __all__ = [
     "plot_path_norms",
     "plot_feasible_region",
     "plot_design_history",
+    "plot_property_map",
     "plot_log_mse_pair",
 ]
 
@@ -277,6 +278,27 @@ def plot_path_norms(paths: dict, data_norms, ax=None):
     ax.set_xlabel("interpolation step")
     ax.set_ylabel("$|z|$")
     ax.legend(fontsize=9)
+    return ax
+
+
+def plot_property_map(train_properties, targets=None, ax=None):
+    """The (n, K11) plane: training structures in grey, optional targets as small open circles.
+
+    Parameters
+    ----------
+    train_properties : (N, 2) the training structures' n and K11 (l.u.²)
+    targets : (M, 2), optional
+    ax : matplotlib axes, optional (default: a new figure)
+    """
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(4, 3.5))
+    tp = np.asarray(train_properties, float)
+    ax.scatter(tp[:, 0], tp[:, 1], s=2, color="0.7", label="training structures", rasterized=True)
+    if targets is not None:
+        t = np.asarray(targets, float)
+        ax.scatter(t[:, 0], t[:, 1], s=10, facecolors="none", edgecolors="tab:blue", lw=0.6, label="targets")
+    ax.set_xlabel(r"$n^F$")
+    ax.set_ylabel(r"$K_{11}^S$ (l.u.²)")
     return ax
 
 

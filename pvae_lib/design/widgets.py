@@ -9,9 +9,9 @@
 
 and the inverse-design explorers (paper Section 4.5):
 
-* :func:`design_explorer` - ipywidgets: type a target (n, K11), get verified designs
-  (:func:`pvae_lib.experiments.design.design_target`), drawn beside the target on the (n, K11) map.
-* :func:`design_slider` - its kernel-free counterpart over precomputed targets.
+* :func:`design_slider` - a kernel-free slider over precomputed designs, drawn beside their
+  targets on the (n, K11) map; its live counterpart, which designs a typed target, is an
+  experiment (:func:`pvae_lib.experiments.explorer.design_explorer`).
 
 Structures are drawn pore white, solid black (:mod:`pvae_lib.plotting`).
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["latent_explorer", "jshtml_slider", "design_explorer", "design_slider"]
+__all__ = ["latent_explorer", "jshtml_slider", "design_slider"]
 
 
 def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: int = 1, steps: int = 100,
@@ -170,17 +170,6 @@ def jshtml_slider(frames, captions=None, interval: int = 150, size: float = 3.5,
     return HTML(html)
 
 
-def _property_map(ax, train_properties, targets=None):
-    """The (n, K11) plane: training structures in grey, optional targets as small open circles."""
-    tp = np.asarray(train_properties, float)
-    ax.scatter(tp[:, 0], tp[:, 1], s=2, color="0.7", label="training structures", rasterized=True)
-    if targets is not None:
-        t = np.asarray(targets, float)
-        ax.scatter(t[:, 0], t[:, 1], s=10, facecolors="none", edgecolors="tab:blue", lw=0.6, label="targets")
-    ax.set_xlabel(r"$n^F$")
-    ax.set_ylabel(r"$K_{11}^S$ (l.u.²)")
-
-
 def design_slider(images, targets, achieved, train_properties, interval: int = 600, size: float = 3.5,
                   dpi: int = 85, fontsize: float = 12, max_frames: int | None = 24):
     """Kernel-free slider over precomputed inverse designs (works in the static book).
@@ -208,7 +197,7 @@ def design_slider(images, targets, achieved, train_properties, interval: int = 6
 
     See Also
     --------
-    design_explorer : the live version (needs a kernel)
+    pvae_lib.experiments.explorer.design_explorer : the live version (needs a kernel)
     """
     import matplotlib
     import matplotlib.pyplot as plt
@@ -216,6 +205,7 @@ def design_slider(images, targets, achieved, train_properties, interval: int = 6
     from matplotlib.animation import FuncAnimation
 
     from ..plotting import show_structure
+    from .plots import plot_property_map
 
     images, targets, achieved = np.asarray(images), np.asarray(targets, float), np.asarray(achieved, float)
     if not (len(images) == len(targets) == len(achieved)) or len(images) == 0:
@@ -232,7 +222,7 @@ def design_slider(images, targets, achieved, train_properties, interval: int = 6
         fig = plt.figure(figsize=(2.0 * size + 0.8, size + 0.4), dpi=dpi)
         grid = fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0], wspace=0.3)
         mx = fig.add_subplot(grid[0, 0])
-        _property_map(mx, train_properties, targets)
+        plot_property_map(train_properties, targets, ax=mx)
         star, = mx.plot([targets[0, 0]], [targets[0, 1]], "*", color="tab:red", ms=14, label="current target")
         got, = mx.plot([achieved[0, 0]], [achieved[0, 1]], "x", color="k", ms=9, mew=2, label="its design, exact")
         link, = mx.plot(*np.c_[targets[0], achieved[0]], color="k", lw=1)
@@ -254,83 +244,6 @@ def design_slider(images, targets, achieved, train_properties, interval: int = 6
         html = _offline_controls(anim.to_jshtml(default_mode="once"))
     plt.close(fig)
     return HTML(html)
-
-
-def design_explorer(model, train_images, train_properties, profile=None, n: float | None = None,
-                    k11: float | None = None, refine_calls: int | None = None):
-    """ipywidgets explorer: type a target (n, K11), press *design*, see verified designs.
-
-    Runs :func:`pvae_lib.experiments.design.design_target` for the target (starts from the
-    nearest training structures, direct and loop stages, every candidate measured exactly,
-    square-pore refinement), then draws the target and the designs' verified properties on the
-    (n, K11) map of the training structures, and the designs themselves. A target outside the
-    training range is named as such, with the nearest feasible target. Needs a running kernel
-    (Jupyter, Colab); :func:`design_slider` is the static version.
-
-    Parameters
-    ----------
-    model : trained pVAE mapped to (n, K11)
-    train_images : (N, H, W) bool training structures; train_properties : (N, 2) their n and K11
-    profile : sizes (``profile.design``; the generator's pore size), default ``get_profile()``
-    n, k11 : initial target (default: the median training structure)
-    refine_calls : exact solver calls per design in the refinement (default ``profile.design.refine_calls``)
-
-    Returns
-    -------
-    ipywidgets.VBox
-    """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    from ..plotting import show_structure
-    from ..experiments.design import design_target  # the pipeline the explorer shows
-
-    if profile is None:
-        from pvae_lib.profiles import get_profile
-
-        profile = get_profile()
-    tp = np.asarray(train_properties, float)
-    n_w = widgets.BoundedFloatText(value=float(np.median(tp[:, 0]) if n is None else n), min=0.0, max=1.0,
-                                   step=0.01, description="n*")
-    k_w = widgets.BoundedFloatText(value=float(np.median(tp[:, 1]) if k11 is None else k11), min=0.0,
-                                   max=float(10 * tp[:, 1].max()), step=0.01, description="K11* (l.u.²)")
-    button = widgets.Button(description="design", button_style="primary")
-    out = widgets.Output()
-
-    def _run(*_):
-        out.clear_output(wait=True)
-        with out:
-            try:
-                res = design_target(model, [n_w.value, k_w.value], train_images, tp, profile=profile,
-                                    refine_calls=refine_calls, force=True)
-            except ValueError as exc:
-                print(f"cannot design this target: {exc}")
-                return
-            if res.check.status != "ok":
-                print(res.check.message)
-                if res.distance > 0:
-                    print(f"designed the nearest feasible target n={res.aimed[0]:.4g}, K11={res.aimed[1]:.4g} "
-                          f"(scaled distance {res.distance:.3g} from the requested one)")
-            m = len(res.images)
-            fig = plt.figure(figsize=(3.2 + 2.0 * m, 3.2))
-            grid = fig.add_gridspec(1, m + 1, width_ratios=[1.6] + [1.0] * m)
-            mx = fig.add_subplot(grid[0, 0])
-            _property_map(mx, tp)
-            mx.plot([res.target[0]], [res.target[1]], "*", color="tab:red", ms=14, label="target")
-            if res.distance > 0:  # an infeasible target: the nearest feasible one was designed
-                mx.plot([res.aimed[0]], [res.aimed[1]], "*", mfc="none", mec="tab:red", ms=14,
-                        label="nearest feasible (designed)")
-                mx.plot(*np.c_[res.target, res.aimed], ":", color="tab:red", lw=1)
-            mx.plot(res.properties[:, 0], res.properties[:, 1], "x", color="k", ms=8, mew=2, label="designs, exact")
-            mx.legend(fontsize=8, loc="upper left")
-            for j in range(m):
-                show_structure(fig.add_subplot(grid[0, j + 1]), res.images[j], fontsize=9,
-                               title=f"n={res.properties[j, 0]:.3f}\nK11={res.properties[j, 1]:.3f}")
-            plt.show()
-
-    button.on_click(_run)
-    _run()
-    return widgets.VBox([widgets.HBox([n_w, k_w, button]), out])
 
 
 #: text symbols for the Font Awesome icons of matplotlib's jshtml player buttons

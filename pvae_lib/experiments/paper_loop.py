@@ -232,7 +232,7 @@ def _provenance(profile_name: str, command: str | None = None) -> dict:
     import tensorflow as tf
 
     from .. import __version__
-    from ..models.shipped import _git_commit
+    from .shipped import _git_commit
     from ..runtime import runtime_summary
 
     return {"command": command or "", "profile": profile_name, "pvae_lib": __version__, "git_commit": _git_commit(),
@@ -259,13 +259,13 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
     PaperLoop, with ``source`` saying where it came from
     """
     from ..results import artifacts_dir
-    from ..models.shipped import shipped_enabled
+    from .shipped import shipped_enabled
 
     key = paper_loop_key(model, start_z, targets, profile.design, starts)
     cache = artifacts_dir(profile.name, "inverse")
     git_commit = None
     if ship:  # the code that computes: read before anything is written
-        from ..models.shipped import _git_commit
+        from .shipped import _git_commit
 
         git_commit = _git_commit()
     loop = _read(cache, key, "cache")
@@ -342,7 +342,7 @@ def main(argv=None) -> int:
         parser.error(f"--profile must be one of {', '.join(PROFILE_NAMES)} (optionally +smoke), got {args.profile!r}")
     profile = get_profile(args.profile)
     from ..data.datasets import load_synthetic_dataset
-    from ..models.zoo import get_trained_pvae, training_info
+    from .zoo import get_trained_pvae, training_info
     from .inverse import run_inverse_study
 
     t0 = time.perf_counter()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 from .stencil import CS2
 
-__all__ = ["LBMConfig", "MAGIC_TRT"]
+__all__ = ["LBMConfig", "MAGIC_TRT", "RUN_DEFAULTS", "run_config"]
 
 #: TRT "magic" parameter Lambda = 3/16: half-way bounce-back walls sit exactly half-way
 #: between nodes for plane Poiseuille flow, and the permeability does not depend on tau.
@@ -131,3 +131,37 @@ class LBMConfig:
     def replace(self, **changes) -> "LBMConfig":
         """Copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+
+#: Settings of a permeability run that a user chooses (the defaults of the ``pvae permeability`` and
+#: ``pvae label`` flags ``--collision --tau --drive --boundary --max-steps --tolerance``).
+RUN_DEFAULTS = {"collision": "trt", "tau": 1.0, "drive": "force", "boundary": "periodic", "max_steps": 20_000,
+                "tolerance": 1e-6}
+
+
+def run_config(**settings) -> LBMConfig:
+    """The :class:`LBMConfig` of a permeability run from the settings a user chooses.
+
+    The one place that turns those settings into a configuration, for the command line and for
+    library callers that must match it (the foam labels): unnamed settings take
+    :data:`RUN_DEFAULTS`; convergence is checked every ``min(100, max_steps // 2)`` steps after at
+    least ``min(200, max_steps)``.
+
+    Parameters
+    ----------
+    **settings
+        Any of the keys of :data:`RUN_DEFAULTS` (``max_steps`` in steps; ``tau`` in lattice time units).
+
+    Raises
+    ------
+    TypeError
+        For a setting that is not one of :data:`RUN_DEFAULTS`.
+    """
+    unknown = sorted(set(settings) - set(RUN_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown run settings {unknown}; known: {sorted(RUN_DEFAULTS)}")
+    s = {**RUN_DEFAULTS, **settings}
+    steps = int(s["max_steps"])
+    return LBMConfig(tau=float(s["tau"]), collision=s["collision"], drive=s["drive"], boundary=s["boundary"],
+                     max_steps=steps, check_interval=min(100, max(1, steps // 2)), min_steps=min(200, steps),
+                     tolerance=float(s["tolerance"]))

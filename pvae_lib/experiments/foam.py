@@ -1,14 +1,13 @@
 """The 3-D pVAE of the foam study (paper Section 5.2), trained once and cached (or shipped).
 
-:func:`foam_pvae_section` derives its :class:`~pvae_lib.profiles.PVAESection` from the
-profile's (``quick``: latent 32, base filters 8, the lateral-symmetry augmentation of
-:mod:`pvae_lib.data.symmetry`; see :data:`~pvae_lib.profiles.QUICK_FOAM_PVAE`).
-:func:`get_trained_foam_pvae` trains it with :func:`~pvae_lib.models.training.train_pvae`
-(80/10/10 split with the profile seed) and saves model + test predictions in
-``artifacts_dir(profile.name, "models")`` under a key of every training setting and a
-fingerprint of the data (:func:`foam_model_key`), so a second call only loads; the quick
-profile's model ships with the package (:mod:`pvae_lib.models.shipped`) and is restored
-from there when its key matches. ``python -m pvae_lib.models.foam`` trains it from the shell.
+:func:`~pvae_lib.profiles.foam_pvae_section` gives its :class:`~pvae_lib.profiles.PVAESection`
+(``quick``: :data:`~pvae_lib.profiles.QUICK_FOAM_PVAE`, with the lateral-symmetry augmentation of
+:mod:`pvae_lib.data.symmetry`). :func:`get_trained_foam_pvae` trains it with
+:func:`~pvae_lib.models.training.train_pvae` (80/10/10 split with the profile seed) and saves model +
+test predictions in ``artifacts_dir(profile.name, "models")`` under a key of every training setting
+and a fingerprint of the data (:func:`foam_model_key`), so a second call only loads; the quick
+profile's model ships with the package (:mod:`pvae_lib.experiments.shipped`) and is restored from
+there when its key matches. ``python -m pvae_lib.experiments.foam`` trains it from the shell.
 """
 from __future__ import annotations
 
@@ -20,19 +19,15 @@ import numpy as np
 from ..cache import canonical, data_fingerprint, key_digest
 from ..data.properties import VOLUME_PROPERTIES
 from ..fileio import atomic_path, file_lock, write_json_atomic
-from ..profiles import get_profile
+from ..profiles import foam_pvae_section, get_profile
 from ..results import artifacts_dir
 from .zoo import _read_info, save_model_atomic
 
 if TYPE_CHECKING:  # TensorFlow is loaded only when a model is trained or loaded
-    from .pvae import PVAE
+    from ..models.pvae import PVAE
 
-__all__ = ["FoamPVAE", "foam_pvae_section", "foam_model_key", "foam_cache_paths", "get_trained_foam_pvae",
+__all__ = ["FoamPVAE", "foam_model_key", "foam_cache_paths", "get_trained_foam_pvae",
            "load_foam_training_data"]
-
-#: the foam pVAE's outputs (the properties of 3-D samples)
-FOAM_PROPERTIES = VOLUME_PROPERTIES
-
 
 @dataclasses.dataclass
 class FoamPVAE:
@@ -51,24 +46,8 @@ class FoamPVAE:
     epochs: dict
     best_epochs: dict  # epoch (1-based) of the lowest val_loss per stage: the restored checkpoint
     loaded: bool
-    source: str = "trained"  # "trained" (here, from scratch) or "shipped" (pvae_lib.models.shipped)
+    source: str = "trained"  # "trained" (here, from scratch) or "shipped" (pvae_lib.experiments.shipped)
     provenance: dict = dataclasses.field(default_factory=dict)  # of a shipped model: command, machine, date
-
-
-def foam_pvae_section(profile=None):
-    """pVAE sizes for the foam data: ``profile.pvae`` with the profile's ``foam_pvae`` changes.
-
-    ``quick`` (:data:`~pvae_lib.profiles.QUICK_FOAM_PVAE`): latent 32, base filters 8, batch 4
-    (108 training samples give 27 steps per epoch), beta 0.01 and lam 1e4 (the small set cannot
-    afford a strong prior), no augmentation, the paper's 16-16-4 regressor.
-    ``paper``: the profile's section with latent 128 (paper Section 5.2) and augmentation off.
-    A smoke profile (:func:`~pvae_lib.profiles.smoke_profile`) caps the epochs again afterwards.
-    """
-    from ..profiles import cap_counts
-
-    profile = profile or get_profile()
-    sec = dataclasses.replace(profile.pvae, **dict(profile.foam_pvae))
-    return cap_counts(sec, "pvae") if profile.smoke else sec
 
 
 def load_foam_training_data(profile=None, progress: bool = False):
@@ -76,10 +55,10 @@ def load_foam_training_data(profile=None, progress: bool = False):
     from ..data.foam_dataset import load_foam_dataset
 
     data = load_foam_dataset(profile or get_profile(), progress=progress, build=True)
-    return data, data.values(FOAM_PROPERTIES)
+    return data, data.values(VOLUME_PROPERTIES)
 
 
-def foam_model_key(images, properties, profile=None, section=None, names=FOAM_PROPERTIES) -> dict:
+def foam_model_key(images, properties, profile=None, section=None, names=VOLUME_PROPERTIES) -> dict:
     """Cache key of the foam pVAE: every training setting, the seed, the names and the data's fingerprint."""
     profile = profile or get_profile()
     section = section or foam_pvae_section(profile)
@@ -104,12 +83,12 @@ def _restore_shipped_foam(profile, key, paths) -> bool:
     return restore_shipped(profile.name, "foam_pvae", key, paths["keras"].parent, targets)
 
 
-def get_trained_foam_pvae(images, properties, profile=None, section=None, names=FOAM_PROPERTIES,
+def get_trained_foam_pvae(images, properties, profile=None, section=None, names=VOLUME_PROPERTIES,
                           print_every: int = 10, retrain: bool = False) -> FoamPVAE:
     """Load the foam pVAE for these data and settings (cache, then the shipped model), or train and cache it.
 
-    The quick profile's foam pVAE ships with the package (:mod:`pvae_lib.models.shipped`:
-    ``python -m pvae_lib.models.shipped --profile quick`` trains it); it is used only when its
+    The quick profile's foam pVAE ships with the package (:mod:`pvae_lib.experiments.shipped`:
+    ``python -m pvae_lib.experiments.shipped --profile quick`` trains it); it is used only when its
     key (:func:`foam_model_key`) equals the one computed here, and ``PVAE_SHIPPED_MODELS=0``
     trains from scratch instead (a cached copy of the shipped model is then ignored too).
 
@@ -124,9 +103,9 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
     """
     import keras
 
-    from .pvae import PVAE  # noqa: F401 - registers the class for loading
+    from ..models.pvae import PVAE  # noqa: F401 - registers the class for loading
     from .shipped import shipped_enabled
-    from .training import train_pvae
+    from ..models.training import train_pvae
 
     profile = profile or get_profile()
     section = section or foam_pvae_section(profile)
@@ -165,7 +144,7 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
 
 
 #: the command that trains (or loads) the foam pVAE of a profile into the build's cache, with oneDNN on
-FOAM_COMMAND = "PVAE_ONEDNN=1 python -m pvae_lib.models.foam --profile {profile}"
+FOAM_COMMAND = "PVAE_ONEDNN=1 python -m pvae_lib.experiments.foam --profile {profile}"
 
 
 def train_foam_in_subprocess(profile_name: str, retrain: bool = False, progress: bool = True) -> None:
@@ -181,7 +160,7 @@ def train_foam_in_subprocess(profile_name: str, retrain: bool = False, progress:
     env = {**os.environ, "PVAE_ONEDNN": "1"}
     for name in ("TF_ENABLE_ONEDNN_OPTS",):  # written by this process's pvae_lib import: let the child choose
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "pvae_lib.models.foam", "--profile", profile_name]
+    cmd = [sys.executable, "-m", "pvae_lib.experiments.foam", "--profile", profile_name]
     cmd += ["--retrain"] * bool(retrain) + ["--quiet"] * (not progress)
     if subprocess.run(cmd, env=env).returncode != 0:
         raise RuntimeError(f"training the foam pVAE failed: {' '.join(cmd)}")
@@ -190,7 +169,7 @@ def train_foam_in_subprocess(profile_name: str, retrain: bool = False, progress:
 def main(argv=None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m pvae_lib.models.foam",
+    parser = argparse.ArgumentParser(prog="python -m pvae_lib.experiments.foam",
                                      description="Train (or load from the build's cache) the foam pVAE of a profile "
                                                  "on its labelled foam sub-volumes. Run it with PVAE_ONEDNN=1, as the "
                                                  "foam chapter does.")

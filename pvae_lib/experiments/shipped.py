@@ -6,10 +6,10 @@ build. So the ``quick`` profile's models are trained once,
 by the command below, and ship in ``pvae_lib/data/shipped/models/<profile>/`` (native
 ``.keras`` files, a few MB, loaded with ``safe_mode=True``) with their provenance::
 
-    python -m pvae_lib.models.shipped --profile quick
+    python -m pvae_lib.experiments.shipped --profile quick
 
-:func:`pvae_lib.models.zoo.get_trained_cnn` and :func:`~pvae_lib.models.zoo.get_trained_pvae`
-(and :func:`pvae_lib.models.foam.get_trained_foam_pvae`) look in the build's cache first, then
+:func:`pvae_lib.experiments.zoo.get_trained_cnn` and :func:`~pvae_lib.experiments.zoo.get_trained_pvae`
+(and :func:`pvae_lib.experiments.foam.get_trained_foam_pvae`) look in the build's cache first, then
 here: a shipped model is used only when its cache key -
 the profile section, the seed, the fingerprint of the training data and the zoo's format
 number - equals the key the current code computes, so a shipped model can never stand in for
@@ -40,12 +40,17 @@ from ..cache import is_current
 from ..fileio import atomic_path, write_json_atomic
 
 __all__ = ["MODEL_FILES", "current_key", "shipped_models_dir", "shipped_enabled", "restore_shipped", "shipped_is_current",
-           "write_shipped", "manifest", "model_provenance", "model_source", "ENV_VAR", "COMMAND"]
+           "write_shipped", "manifest", "model_provenance", "model_source", "is_shipping_command", "ENV_VAR", "COMMAND",
+           "FORMER_COMMANDS"]
 
 #: environment switch: ``0`` ignores the shipped models (the chapters then train from scratch)
 ENV_VAR = "PVAE_SHIPPED_MODELS"
 #: the command that (re)makes the shipped models (``{profile}`` filled in)
-COMMAND = "python -m pvae_lib.models.shipped --profile {profile}"
+COMMAND = "python -m pvae_lib.experiments.shipped --profile {profile}"
+#: the same command under the module's earlier name (``pvae_lib.models.shipped``, moved to the
+#: experiments layer with the rest of train-or-load): a manifest records the command its models were
+#: made by, and a re-shipment keeps a model's record while its key is unchanged
+FORMER_COMMANDS = ("python -m pvae_lib.models.shipped --profile {profile}",)
 #: model name -> its files in the zoo's folder; the ``_info.json`` (holding the key) comes last
 MODEL_FILES = {
     "cnn": ("cnn.keras", "cnn_scaler.json", "cnn_test.npz", "cnn_info.json"),
@@ -148,6 +153,18 @@ def _provenance_in(man: dict, name: str) -> dict:
     return dict(man.get("models", {}).get(name) or man.get("provenance", {}))
 
 
+def is_shipping_command(command: str, profile_name: str) -> bool:
+    """Whether ``command`` (from a manifest) is :data:`COMMAND` for ``profile_name``, now or under a former name."""
+    return command in {c.format(profile=profile_name) for c in (COMMAND, *FORMER_COMMANDS)}
+
+
+def _renamed(prov: dict) -> str:
+    """``"; the command is now ..."`` when ``prov`` records the shipping command under a former name, else ``""``."""
+    command, profile = str(prov.get("command", "?")), str(prov.get("profile", "?"))
+    now = COMMAND.format(profile=profile)
+    return f"; the command is now {now}" if command != now and is_shipping_command(command, profile) else ""
+
+
 def model_source(info: dict) -> str:
     """One sentence for the reader: was this model (its zoo training record ``info``) trained here or shipped?"""
     if info.get("source") != "shipped":
@@ -156,7 +173,8 @@ def model_source(info: dict) -> str:
     minutes = float(prov.get("training_seconds", 0.0)) / 60
     return (f"shipped with pvae_lib: trained from scratch by {prov.get('command', '?')} "
             f"({minutes:.0f} min of training on {prov.get('machine', '?')}, "
-            f"{prov.get('date_utc', '?')[:10]}, TensorFlow {prov.get('tensorflow', '?')}); "
+            f"{prov.get('date_utc', '?')[:10]}, TensorFlow {prov.get('tensorflow', '?')}, "
+            f"commit {str(prov.get('git_commit', '?'))[:7]}{_renamed(prov)}); "
             f"{ENV_VAR}=0 trains it here instead")
 
 
@@ -164,7 +182,7 @@ def current_key(name: str, profile, synthetic=None, foam=None) -> dict:
     """The key the current code computes for model ``name`` of ``profile``.
 
     ``synthetic``: the profile's synthetic dataset (the CNN and pVAE models; loaded if None);
-    ``foam``: ``(images, targets)`` of the foam pVAE (:func:`pvae_lib.models.foam.load_foam_training_data`).
+    ``foam``: ``(images, targets)`` of the foam pVAE (:func:`pvae_lib.experiments.foam.load_foam_training_data`).
     """
     if name == "foam_pvae":
         from .foam import foam_model_key, load_foam_training_data
@@ -255,7 +273,7 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
 
     from .. import __version__
     from ..runtime import runtime_summary
-    from .pvae import PVAE  # noqa: F401 - registers the class for loading
+    from ..models.pvae import PVAE  # noqa: F401 - registers the class for loading
 
     dest = shipped_models_dir(profile.name)
     dest.mkdir(parents=True, exist_ok=True)
@@ -311,7 +329,7 @@ def profile_or_none(name):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pvae_lib.models.shipped",
+        prog="python -m pvae_lib.experiments.shipped",
         description="Train the profile's CNN, pVAE and foam pVAE models from scratch (or take them from the "
                     "build's cache if they were trained there) and ship them in "
                     "pvae_lib/data/shipped/models/<profile>/.")

@@ -2,7 +2,7 @@
 
 :func:`get_trained_cnn` and :func:`get_trained_pvae` load the profile's models from
 ``artifacts_dir(profile.name, "models")`` when present and consistent with the profile's sizes,
-else restore the shipped model with the same key (:mod:`pvae_lib.models.shipped`; ``quick``
+else restore the shipped model with the same key (:mod:`pvae_lib.experiments.shipped`; ``quick``
 profile), else train them on :func:`pvae_lib.data.datasets.load_synthetic_dataset` and save them
 atomically (native ``.keras`` files, ``safe_mode=True`` on load). The stage-1 VAE is trained
 once and re-used (transfer learning) by every pVAE, so the latent-space chapter's three
@@ -111,7 +111,7 @@ def training_record(name: str, profile=None) -> dict:
     ``epochs_regressor``, ``epochs_joint``), ``augment`` (exact symmetry augmentation on),
     ``schedule``, ``threads``/``onednn`` (the runtime that trained it, see
     :mod:`pvae_lib.runtime`) and ``source``: ``"trained"`` (here, from scratch) or ``"shipped"``
-    (trained by :data:`pvae_lib.models.shipped.COMMAND` and restored from the package).
+    (trained by :data:`pvae_lib.experiments.shipped.COMMAND` and restored from the package).
     """
     profile = _profile(profile)
     info = training_info(name, profile)
@@ -137,7 +137,7 @@ def _cached_info(profile: Profile, name: str, key: dict, folder: Path, paths) ->
     """The cache's training record of model ``name`` if it matches ``key`` (restoring a shipped one), else None.
 
     Looks in the build's cache first; when that holds no model with this key, a shipped model
-    with the same key (:func:`pvae_lib.models.shipped.restore_shipped`) is copied into it. With
+    with the same key (:func:`pvae_lib.experiments.shipped.restore_shipped`) is copied into it. With
     ``PVAE_SHIPPED_MODELS=0`` only models trained here count (a restored one is trained over).
     """
     from .shipped import restore_shipped, shipped_enabled
@@ -183,8 +183,8 @@ def get_trained_cnn(profile=None, verbose: int = 0, print_every: int = 0):
     """
     import keras
 
-    from .cnn import train_cnn
-    from .scaling import MinMaxScaler
+    from ..models.cnn import train_cnn
+    from ..models.scaling import MinMaxScaler
 
     profile = _profile(profile)
     folder = models_dir(profile)
@@ -236,8 +236,8 @@ def get_trained_pvae(profile=None, properties=("n", "k11"), kind: str = "pvae", 
     import keras
 
     from ..data.properties import PATTERN_PROPERTIES
-    from .pvae import PVAE  # noqa: F401 - registers the class for loading
-    from .training import split_indices, train_pvae, train_vae
+    from ..models.pvae import PVAE  # noqa: F401 - registers the class for loading
+    from ..models.training import split_indices, train_pvae, train_vae
 
     profile = _profile(profile)
     if kind not in ("pvae", "vae"):
