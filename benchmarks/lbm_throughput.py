@@ -34,7 +34,7 @@ import numpy as np
 
 from pvae_lib.data.spheres import random_sphere_pack
 from pvae_lib.fileio import write_json_atomic
-from pvae_lib.lbm.benchmark import _device, run_benchmark, time_to_permeability
+from pvae_lib.experiments.throughput import _device, run_benchmark, time_to_permeability
 from pvae_lib.lbm.config import LBMConfig
 from pvae_lib.lbm.peer import INSTALL_HINT, lbmpy_available, lbmpy_throughput
 from pvae_lib.lbm.solver import simulate_batch

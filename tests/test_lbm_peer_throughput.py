@@ -57,7 +57,7 @@ def test_lbmpy_timing_is_consistent(peer_run, pack):
     assert r["fluid_nodes"] == int(np.count_nonzero(pack))
     assert r["porosity"] == pytest.approx(pack.mean())
     assert r["seconds"] > 0 and r["setup_seconds"] > 0
-    # every lattice node counted, as in pvae_lib.lbm.benchmark.run_benchmark
+    # every lattice node counted, as in pvae_lib.experiments.throughput.run_benchmark
     assert r["mlups"] > 0
     assert r["mlups"] == pytest.approx(r["voxels"] * r["steps"] / r["seconds"] / 1e6, rel=1e-12)
     assert r["fluid_mlups"] == pytest.approx(r["mlups"] * r["fluid_nodes"] / r["voxels"], rel=1e-12)

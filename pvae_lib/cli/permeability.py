@@ -162,7 +162,7 @@ def run_permeability(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     """Run ``pvae bench lbm`` (see ``pvae bench --help``)."""
     quiet_tensorflow(args)
-    from pvae_lib.lbm.benchmark import run_benchmark
+    from pvae_lib.experiments.throughput import run_benchmark
 
     r = run_benchmark(args.size, steps=args.steps, numpy_steps=args.numpy_steps)
     if args.json:

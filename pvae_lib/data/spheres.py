@@ -30,7 +30,7 @@ def random_sphere_pack(size: int, porosity: float = 0.6, radius: float | None = 
 
     See Also
     --------
-    pvae_lib.lbm.benchmark.run_benchmark : MLUPS measured on these packs.
+    pvae_lib.experiments.throughput.run_benchmark : MLUPS measured on these packs.
     pvae_lib.data.foam.generate_foams : open-cell foams, the book's other 3-D structures.
     """
     if int(size) < 1:

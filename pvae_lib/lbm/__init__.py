@@ -4,8 +4,9 @@ Modules (one job each): ``stencil`` (D3Q19 velocities/weights), ``config`` (``LB
 ``equilibrium`` (Eq. 17), ``collision`` (BGK/TRT), ``forcing`` (Guo), ``streaming`` (fluid-only
 pull streaming), ``boundaries`` (bounce-back, walls, Zou-He), ``observables`` (moments),
 ``solver`` (compiled time loop; ``simulate_batch`` runs several samples in one call),
-``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference`` (plain NumPy cross-check),
-``benchmark`` (MLUPS) and ``peer`` (the same run in lbmpy, optional).
+``permeability`` (Darcy, Eqs. 22-25), ``numpy_reference`` (plain NumPy cross-check) and
+``peer`` (the same run in lbmpy, optional). Its throughput (MLUPS) on random sphere packs is
+measured by :mod:`pvae_lib.experiments.throughput`.
 
 Note: ``pvae_lib.lbm.permeability`` is the *function* (re-exported here); the module of the
 same name is ``importlib.import_module('pvae_lib.lbm.permeability')``.

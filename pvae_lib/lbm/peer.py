@@ -16,7 +16,7 @@ keeps the post-collision populations between steps and takes its moments from th
 Guo force adds ``F`` to the momentum in every collision.)
 
 :func:`lbmpy_throughput` times lbmpy's time loop alone, in MLUPS as
-:mod:`pvae_lib.lbm.benchmark` counts them (``benchmarks/lbm_throughput.py`` puts it next to
+:mod:`pvae_lib.experiments.throughput` counts them (``benchmarks/lbm_throughput.py`` puts it next to
 the library's), and can return the velocity field read the way :func:`pvae_lib.lbm.simulate`
 reads it; started from the same rest state, that field equals the library's after the same
 number of steps.
@@ -180,7 +180,7 @@ def lbmpy_throughput(image, steps: int = 200, axis: int | str = 0, config: LBMCo
         ``setup_seconds`` (s, kernel generation, compilation and boundary setup), ``voxels``
         (all lattice nodes = ``image.size``), ``fluid_nodes``, ``porosity``, ``mlups``
         (``voxels * steps / seconds / 1e6``, every voxel counted, solid included -- the
-        definition of :func:`pvae_lib.lbm.benchmark.run_benchmark`), ``fluid_mlups`` (fluid
+        definition of :func:`pvae_lib.experiments.throughput.run_benchmark`), ``fluid_mlups`` (fluid
         nodes only), ``threads``, ``dtype``, ``lbmpy_version``; ``velocity`` if asked for.
 
     Raises

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ..data.spheres import random_sphere_pack
-from .config import LBMConfig
+from ..lbm.config import LBMConfig
 
 __all__ = ["run_benchmark", "time_to_permeability"]
 
@@ -32,8 +32,8 @@ def run_benchmark(size: int = 64, steps: int = 200, numpy_steps: int = 10, poros
     steps. Returns a dict with ``size, voxels, porosity, steps, tf_mlups, tf_seconds,
     numpy_mlups, numpy_seconds, numpy_steps, device``.
     """
-    from .numpy_reference import numpy_simulate
-    from .solver import simulate
+    from ..lbm.numpy_reference import numpy_simulate
+    from ..lbm.solver import simulate
 
     image = random_sphere_pack(size, porosity, rng=np.random.default_rng(seed))
     base = config or LBMConfig()
@@ -64,7 +64,7 @@ def run_benchmark(size: int = 64, steps: int = 200, numpy_steps: int = 10, poros
 
 def time_to_permeability(image, config: LBMConfig | None = None) -> dict:
     """Wall-clock time to converged ``K_xx, K_yy, K_zz`` (three runs, compilation included)."""
-    from .permeability import permeability
+    from ..lbm.permeability import permeability
 
     t0 = time.perf_counter()
     results = [permeability(image, axis, config) for axis in range(3)]
