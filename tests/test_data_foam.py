@@ -141,3 +141,35 @@ def test_foam_label_config_is_what_the_label_flags_give():
     assert run_config(max_steps=50).check_interval == 25 and run_config(max_steps=50).min_steps == 50
     with pytest.raises(TypeError, match="unknown run settings"):
         run_config(steps=10)
+
+
+def test_foam_volumes_are_generated_once_and_read_back_equal(tmp_path, monkeypatch):
+    """The profile's foams are cached under their key: a second call reads them (the generator is not
+    called), bit for bit equal; an unreadable file is generated again; another seed is another file."""
+    import pvae_lib.data.foam as foam_module
+    from pvae_lib.data.foam_dataset import foam_volumes
+    from pvae_lib.profiles import get_profile
+
+    monkeypatch.setenv("PVAE_ARTIFACTS", str(tmp_path))
+    profile = get_profile("quick", smoke=True)
+    first = foam_volumes(profile)
+    files = sorted(tmp_path.rglob("volumes_*.npz"))
+    assert len(first) == len(profile.data.foam_strains) * profile.data.foam_replicas and len(files) == 1
+
+    generate = foam_module.generate_foam_replicas
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("generated again instead of read from the cache")
+
+    monkeypatch.setattr(foam_module, "generate_foam_replicas", refuse)
+    second = foam_volumes(profile)
+    for a, b in zip(first, second):
+        assert a.image.dtype == b.image.dtype == bool and np.array_equal(a.image, b.image)
+        assert all(getattr(a, k) == getattr(b, k) for k in ("strain", "radius", "porosity", "target_porosity"))
+
+    files[0].write_bytes(b"not an npz")  # e.g. a copy cut short
+    monkeypatch.setattr(foam_module, "generate_foam_replicas", generate)
+    third = foam_volumes(profile)
+    assert all(np.array_equal(a.image, c.image) for a, c in zip(first, third))
+    foam_volumes(profile, seed=profile.seed + 1)
+    assert len(list(tmp_path.rglob("volumes_*.npz"))) == 2
