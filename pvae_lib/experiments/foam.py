@@ -104,8 +104,8 @@ def get_trained_foam_pvae(images, properties, profile=None, section=None, names=
     import keras
 
     from ..models.pvae import PVAE  # noqa: F401 - registers the class for loading
-    from .shipped import shipped_enabled
     from ..models.training import train_pvae
+    from .shipped import shipped_enabled
 
     profile = profile or get_profile()
     section = section or foam_pvae_section(profile)

@@ -272,8 +272,8 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
     import tensorflow as tf
 
     from .. import __version__
-    from ..runtime import runtime_summary
     from ..models.pvae import PVAE  # noqa: F401 - registers the class for loading
+    from ..runtime import runtime_summary
 
     dest = shipped_models_dir(profile.name)
     dest.mkdir(parents=True, exist_ok=True)
