@@ -141,9 +141,9 @@ def _foam(profile, seed, section, changes, samples) -> int:
     """Train the foam pVAE with ``section`` on the profile's labelled foams (``samples`` of them) and report."""
     import numpy as np
 
-    from pvae_lib.binarize import binarize
     from pvae_lib.data.properties import VOLUME_PROPERTIES
     from pvae_lib.experiments.foam import get_trained_foam_pvae, load_foam_training_data
+    from pvae_lib.models.evaluation import reconstruction_metrics
 
     t0 = time.perf_counter()
     data, y = load_foam_training_data(profile)  # the labels are the profile's (seed 2025 for quick)
@@ -155,18 +155,15 @@ def _foam(profile, seed, section, changes, samples) -> int:
         images, y = images[keep], y[keep]
     run = dataclasses.replace(profile, seed=seed)
     foam = get_trained_foam_pvae(images, y, run, section=section, print_every=20)
-    def reconstructed(x):
-        return binarize(foam.model.decode(foam.model.encode_mean(x)), rule="expected_porosity")
-
     x_test = images[foam.split["test"]]
-    rec = reconstructed(x_test)
-    n_err = rec.reshape(len(rec), -1).mean(axis=1) - x_test.reshape(len(x_test), -1).mean(axis=1)
     x_train = images[np.asarray(foam.split["train"])[:len(x_test)]]  # as many training samples: can it fit them?
+    rec = reconstruction_metrics(foam.model, x_test, rule="expected_porosity")
     result = {"model": "foam", "seed": seed, "samples": int(len(images)), "settings": changes,
               **{f"r2_{p}": float(foam.r2[p]) for p in VOLUME_PROPERTIES},
-              "recon_voxel_accuracy": float((rec == x_test).mean()), "recon_porosity_mae": float(np.abs(n_err).mean()),
-              "recon_voxel_accuracy_train": float((reconstructed(x_train) == x_train).mean()),
-              "all_pore_accuracy": float(x_test.mean()), "epochs": foam.epochs, "train_time_s": foam.train_time_s,
+              "recon_voxel_accuracy": rec["voxel_accuracy"], "recon_porosity_mae": rec["porosity_mae"],
+              "recon_voxel_accuracy_train":
+                  reconstruction_metrics(foam.model, x_train, rule="expected_porosity")["voxel_accuracy"],
+              "all_pore_accuracy": rec["all_pore_accuracy"], "epochs": foam.epochs, "train_time_s": foam.train_time_s,
               "wall_s": round(time.perf_counter() - t0, 1)}
     print("RESULT " + json.dumps(result), flush=True)
     return 0

@@ -100,3 +100,35 @@ def test_rules_are_named():
 def test_import_does_not_load_tensorflow():
     code = "import sys, pvae_lib.binarize; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _BlurryDecoder:
+    """Decodes x to pore probabilities above 0.5 everywhere whose mean is the porosity of x."""
+
+    def encode_mean(self, x):
+        return np.asarray(x, float)
+
+    def decode(self, z):
+        n = z.reshape(len(z), -1).mean(axis=1).reshape((-1,) + (1,) * (z.ndim - 1))
+        solid = 0.55
+        pore = (n - solid * (1 - n)) / n
+        return np.where(z > 0.5, pore, solid)
+
+
+def test_reconstruction_metrics_binarise_by_the_named_rule():
+    from pvae_lib.models.evaluation import reconstruction_metrics
+
+    rng = np.random.default_rng(3)
+    x = rng.random((6, 8, 8, 8)) < 0.8
+    blurry = _BlurryDecoder()
+    half = reconstruction_metrics(blurry, x)  # 0.5: every voxel pore
+    assert half["rule"] == "threshold"
+    assert half["voxel_accuracy"] == pytest.approx(x.mean()) == half["all_pore_accuracy"]
+    assert half["porosity_mae"] == pytest.approx(np.mean(1 - x.reshape(6, -1).mean(axis=1)))
+    matched = reconstruction_metrics(blurry, x, rule="expected_porosity")
+    assert matched["voxel_accuracy"] == 1.0 and matched["porosity_mae"] == pytest.approx(0.0, abs=1e-12)
+    assert reconstruction_metrics(blurry, x, threshold=0.6)["voxel_accuracy"] > half["voxel_accuracy"]
+    with pytest.raises(ValueError, match="chooses its own"):
+        reconstruction_metrics(blurry, x, threshold=0.6, rule="expected_porosity")
+    with pytest.raises(ValueError, match="rule"):
+        reconstruction_metrics(blurry, x, rule="median")

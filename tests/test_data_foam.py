@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pvae_lib.data.foam import FoamConfig, compressed_porosity, generate_foams, voronoi_struts, write_foam_dataset
+from pvae_lib.data.foam import (FoamConfig, compressed_porosity, generate_foam_replicas, generate_foams, voronoi_struts,
+                                write_foam_dataset)
 from pvae_lib.data.subvolumes import count_subvolumes, extract_subvolumes, subvolume_origins
 from pvae_lib.images import percolates
 
@@ -74,6 +75,15 @@ def test_write_foam_dataset(tmp_path):
 
     samples = pd.read_csv(tmp_path / "foam" / "samples.csv")
     assert list(samples["strain"].unique()) == [0.0, 0.35]
+
+    # the same dataset from volumes the caller already has (the profile's cached foams)
+    foams = generate_foam_replicas(SMALL, (0.0, 0.35), seed=2)
+    write_foam_dataset(tmp_path / "given", config=SMALL, strains=(0.0, 0.35), sub_size=16, stride=16,
+                       seed=2, progress=False, foams=foams)
+    assert np.array_equal(open_dataset(tmp_path / "given").images, data.images)
+    with pytest.raises(ValueError, match="strains"):
+        write_foam_dataset(tmp_path / "wrong", config=SMALL, strains=(0.0, 0.5), sub_size=16, stride=16,
+                           seed=2, progress=False, foams=foams)
 
 
 def test_shipped_foam_csv_rows_recompute():

@@ -6,10 +6,11 @@
 A thin command line over :func:`pvae_lib.experiments.design.run_design`: it checks the flags,
 loads a saved pVAE (``.keras``) and takes one flag per property the model is mapped to (the
 synthetic set's (n, K11): ``--n``, ``--k11``; the foam study's (n, K11, K22, K33): also
-``--k22``, ``--k33``). It starts from the training samples nearest the target (``--data``: a
+``--k22``, ``--k33``). It starts from the labelled samples nearest the target (``--data``: a
 ``.npz`` with ``images`` and one array per property, ``n`` (porosity), ``k11``, ...;
 ``synthetic`` = the profile's 2-D pattern set; ``foam`` = the profile's labelled foam
-sub-volumes; ``prior`` = random draws from N(0, I)), optimises the latent vectors (direct
+sub-volumes; ``prior`` = random draws from N(0, I); every sample counts, test split included,
+since a design tool should start from every structure it knows), optimises the latent vectors (direct
 regressor loss, then the decode -> binarise -> re-encode -> regress loop of paper Fig. 4), and
 writes the distinct designs found:
 

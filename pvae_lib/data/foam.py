@@ -237,6 +237,7 @@ def write_foam_dataset(
     replicas: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    foams=None,
 ) -> dict:
     """Generate the foams, cut ``sub_size``³ sub-volumes with ``stride`` (Fig. 19), save a dataset.
 
@@ -244,6 +245,10 @@ def write_foam_dataset(
     (``case, strain, replica, volume, x0, y0, z0``: the compression state, the independent
     foam, the volume index of :func:`generate_foam_replicas` and the corner of each
     sub-volume); ``pvae label`` copies these columns into ``properties.csv``.
+
+    ``foams`` takes the volumes of ``generate_foam_replicas(config, strains, seed=seed,
+    replicas=replicas)`` when the caller already has them (e.g. the profile's cached
+    :func:`pvae_lib.data.foam_dataset.foam_volumes`); their number, strains and size are checked.
 
     Returns
     -------
@@ -257,7 +262,14 @@ def write_foam_dataset(
     from .subvolumes import subvolume_origins
 
     config = config or FoamConfig()
-    foams = generate_foam_replicas(config, strains, seed=seed, replicas=replicas, progress=progress)
+    if foams is None:
+        foams = generate_foam_replicas(config, strains, seed=seed, replicas=replicas, progress=progress)
+    else:
+        want = [float(x) for x in strains] * int(replicas)
+        if [float(f.strain) for f in foams] != want or any(f.image.shape != (config.size,) * 3 for f in foams):
+            raise ValueError(f"foams: expected {int(replicas)} replicas of {config.size}³ foams at strains "
+                             f"{[float(x) for x in strains]}, got {len(foams)} volumes at strains "
+                             f"{[float(f.strain) for f in foams]}")
     n_strains = len(foams) // int(replicas)
     shape = foams[0].image.shape
     origins = subvolume_origins(shape, sub_size, stride)

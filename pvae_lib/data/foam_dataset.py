@@ -68,9 +68,15 @@ def foam_run_dir(profile) -> Path:
     return artifacts_dir(profile.name, "foam")
 
 
+def _label_settings(profile) -> dict:
+    """The foam labels' solver settings that differ from :data:`pvae_lib.lbm.config.RUN_DEFAULTS`."""
+    return {"max_steps": int(profile.lbm.max_steps), "tolerance": float(profile.lbm.tolerance)}
+
+
 def _label_flags(profile) -> list[str]:
-    return ["--solver", "lbm", "--axis", "x,y,z", "--tensor", "--max-steps", str(int(profile.lbm.max_steps)),
-            "--tolerance", f"{float(profile.lbm.tolerance):g}"]
+    settings = _label_settings(profile)
+    return ["--solver", "lbm", "--axis", "x,y,z", "--tensor", "--max-steps", str(settings["max_steps"]),
+            "--tolerance", f"{settings['tolerance']:g}"]
 
 
 def foam_label_commands(profile, seed: int | None = None, folder=None) -> list[str]:
@@ -127,7 +133,8 @@ def build_foam_labels(profile, seed: int | None = None, folder=None, progress: b
     if not _dataset_matches(folder, profile, seed):
         write_foam_dataset(folder, config=foam_config_from_profile(d), strains=tuple(d.foam_strains),
                            sub_size=d.foam_subvolume_size, stride=d.foam_stride, seed=seed,
-                           replicas=int(d.foam_replicas), overwrite=True, progress=progress)
+                           replicas=int(d.foam_replicas), overwrite=True, progress=progress,
+                           foams=foam_volumes(profile, seed, progress=progress))
     label_dataset(folder, solver="lbm", axes=(0, 1, 2), tensor=True, every=5, workers=1,
                   lbm_config=foam_label_config(profile), progress=progress)
     return folder / "properties.csv"
@@ -142,7 +149,7 @@ def foam_label_config(profile):
     """
     from ..lbm.config import run_config
 
-    return run_config(max_steps=int(profile.lbm.max_steps), tolerance=float(profile.lbm.tolerance))
+    return run_config(**_label_settings(profile))
 
 
 def foam_label_table(profile=None, seed: int | None = None, build: bool = False,
