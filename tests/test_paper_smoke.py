@@ -83,7 +83,7 @@ def test_foam_pvae_section_keeps_the_paper_shapes(paper, smoke):
     assert (small.epochs_vae, small.epochs_regressor, small.epochs_joint) == (1, 1, 1)
     # quick's foam pVAE: capped epochs, same shapes
     q, qs = foam_pvae_section(get_profile("quick", smoke=False)), foam_pvae_section(get_profile("quick", smoke=True))
-    assert (qs.latent_dim, qs.base_filters, qs.batch_size) == (q.latent_dim, q.base_filters, q.batch_size) == (32, 8, 8)
+    assert (qs.latent_dim, qs.base_filters, qs.batch_size) == (q.latent_dim, q.base_filters, q.batch_size) == (128, 8, 8)
     assert qs.augment and qs.regressor_output == q.regressor_output == "linear"
     assert qs.epochs_vae == 1 < q.epochs_vae
 

@@ -90,7 +90,7 @@ def test_paper_profile_honours_the_paper_where_it_fits():
     assert foam_pvae_section(p).latent_dim == 128
     q = get_profile("quick", smoke=False)  # the quick profile (the book's figures) is unchanged
     assert (q.cnn.width, q.pvae.tuning_trials, q.pvae.tuning_epochs, q.data.foam_subvolume_size) == (0.5, 4, 2, 32)
-    assert foam_pvae_section(q).latent_dim == 32
+    assert foam_pvae_section(q).latent_dim == 128  # the paper's, since latent 128 measured better on 2,240 sub-volumes
 
 
 def test_table_shows_the_real_profiles_under_the_smoke_switch(monkeypatch):
