@@ -88,10 +88,11 @@ print(json.dumps({"recon": res.stages["vae"].history["val_recon"], "reg": res.st
 def test_short_foam_pvae_run_learns(tmp_path):
     """The foam pVAE (shipped for the book) still learns from scratch: the first foam's 320 sub-volumes,
     the quick profile's foam settings (augmentation included), 6 + 30 + 2 epochs, in a process with
-    oneDNN on as in the foam chapter. Measured (2 cores, busy) with the shipped settings (64-64-16
-    regressor): validation reconstruction 19,650 -> 16,898; regressor validation MSE 0.0667 after its
-    first epoch, 0.0333 at best, the constant prediction's 0.0747; test R² n 0.85, K11 0.65, K22 0.72,
-    K33 0.60 (the 16-16-4 regressor: R² n 0.70, K11 0.45; a dead ReLU output: R² n -14.6)."""
+    oneDNN on as in the foam chapter. Measured (2 cores, busy) with the shipped settings (latent 128,
+    64-64-16 regressor): validation reconstruction 19,706 -> 16,900; regressor validation MSE 0.0778
+    after its first epoch, 0.0388 at best, the constant prediction's 0.0747; test R² n 0.85, K11 0.64,
+    K22 0.59, K33 0.54 (latent 32: 0.0667, 0.0333 and R² n 0.85, K11 0.65; the 16-16-4 regressor:
+    R² n 0.70, K11 0.45; a dead ReLU output: R² n -14.6)."""
     import json
     import os
     import subprocess
