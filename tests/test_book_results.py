@@ -67,6 +67,9 @@ ACCEPTANCE = [
     ("foam_study", "symmetry_rel_error", "<", 1e-3),
     # the slerp walk (Figs. 27-28): all 100 decoded structures measured by the LBM, as in the paper
     ("foam_study", "path_steps_checked", ">=", 100),
+    # the foam pVAE's porosity (issue 12's target; the shipped model, latent 128: 0.9865). One seed:
+    # its spread over seeds is not measured yet (one training takes 52 min on 2 cores)
+    ("foam_study", "r2_n", ">=", 0.98),
     # learning core at quick scale (targets of the reproducibility issue); their spread over seeds
     # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins
     ("cnn_surrogate", "r2_n", ">=", 0.999),
@@ -88,11 +91,10 @@ ACCEPTANCE = [
 #: the foam study's targets (issue 12) on the shipped foam pVAE's test split (224 sub-volumes), not
 #: reached yet: strict, so an entry must go when a better model reaches it
 FOAM_TARGETS = {
-    "r2_n": (">=", 0.98, "0.973 (0.948 before the wider regressor and trained decoder; 0.911 on 135 sub-volumes)"),
-    "r2_k11": (">=", 0.95, "0.935 (before: 0.903, 0.842)"),
-    "r2_k22": (">=", 0.95, "0.923 (before: 0.893, 0.847)"),
-    "r2_k33": (">=", 0.95, "0.928 (before: 0.890, 0.852)"),
-    "recon_voxel_accuracy": (">=", 0.90, "0.752 (before: 0.745, 0.67; the all-pore guess: 0.79)"),
+    "r2_k11": (">=", 0.95, "0.939 (latent 32: 0.935; before: 0.903, 0.842)"),
+    "r2_k22": (">=", 0.95, "0.930 (latent 32: 0.923; before: 0.893, 0.847)"),
+    "r2_k33": (">=", 0.95, "0.929 (latent 32: 0.928; before: 0.890, 0.852)"),
+    "recon_voxel_accuracy": (">=", 0.90, "0.830 (latent 32: 0.752; before: 0.745, 0.67; the all-pore guess: 0.79)"),
 }
 
 

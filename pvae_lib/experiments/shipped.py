@@ -208,6 +208,15 @@ def _training_seconds(folder: Path, name: str, info_files=None) -> float:
     return seconds(name) + (seconds("vae") if name.startswith("pvae_") else 0.0)
 
 
+def _recorded_runtime(folder: Path, name: str, info_files=None) -> dict | None:
+    """The runtime settings (threads, oneDNN) that model ``name``'s training record holds, if any."""
+    path = (info_files or {}).get(name, folder / MODEL_FILES[name][-1])
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8")).get("runtime")
+    except (OSError, ValueError):
+        return None
+
+
 def _git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
@@ -307,9 +316,12 @@ def write_shipped(profile=None, progress: bool = True, retrain: bool = False) ->
         "runtime": runtime_summary(),
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    info_files = {"foam_pvae": foam_paths["info"]}
+    # each model's runtime as its training recorded it (the foam pVAE trains in a process of its own,
+    # with oneDNN on), else this process's
     models = {name: earlier[name] if name in kept
-              else {**provenance, "training_seconds": round(_training_seconds(
-                  folder, name, {"foam_pvae": foam_paths["info"]}), 1)}
+              else {**provenance, "runtime": _recorded_runtime(folder, name, info_files) or provenance["runtime"],
+                    "training_seconds": round(_training_seconds(folder, name, info_files), 1)}
               for name in MODEL_FILES}
     provenance["kept"] = sorted(kept)
     write_json_atomic(dest / MANIFEST, {"provenance": provenance, "models": models, "files": digests})
