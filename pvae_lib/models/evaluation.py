@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..binarize import binarize
+from ..binarize import RULES, binarize
 from ..plotting import BOOK_WIDTH, show_structure
-from .metrics import r2_score
+from .metrics import r2_score, voxel_accuracy
 
 __all__ = ["reconstruction_metrics", "plot_pred_vs_true", "plot_loss_curves",
            "plot_reconstructions", "plot_prior_samples", "architecture_table"]
@@ -48,16 +48,16 @@ def reconstruction_metrics(model, images, threshold: float | None = None, rule: 
     --------
     pvae_lib.binarize.binarize : the rules.
     """
-    x = np.asarray(images) > 0.5
-    x_hat = model.decode(model.encode_mean(x))
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if rule != "threshold" and threshold is not None:
         raise ValueError(f"threshold is the level of rule 'threshold'; rule {rule!r} chooses its own")
-    rec = binarize(x_hat, rule=rule, threshold=threshold, squeeze_channel=False)
-    if rec.shape != x.shape:
-        raise ValueError(f"reconstructions have shape {rec.shape}, the images {x.shape}")
+    x = np.asarray(images) > 0.5
+    rec = binarize(model.decode(model.encode_mean(x)), rule=rule, threshold=threshold, squeeze_channel=False)
+    accuracy = voxel_accuracy(x, rec)  # checks the shapes
     axes = tuple(range(1, x.ndim))
     n_true, n_rec = x.mean(axis=axes), rec.mean(axis=axes)
-    return {"voxel_accuracy": float(np.mean(rec == x)),
+    return {"voxel_accuracy": accuracy,
             "porosity_mae": float(np.mean(np.abs(n_rec - n_true))),
             "porosity_r2": float(r2_score(n_true, n_rec)[0]),
             "all_pore_accuracy": float(x.mean()),
