@@ -82,7 +82,6 @@ def main(argv=None) -> int:
     if args.model == "foam":
         os.environ.setdefault("PVAE_ONEDNN", "1")  # before pvae_lib starts TensorFlow: 3-D convolutions
     from pvae_lib.profiles import foam_pvae_section, get_profile
-    from pvae_lib.results import build_dir
 
     profile = get_profile(args.profile)
     seed = profile.seed if args.seed is None else int(args.seed)
@@ -90,12 +89,7 @@ def main(argv=None) -> int:
         parser.error(f"--continue-joint continues the book's pVAE (seed {profile.seed}); drop --seed {seed}")
     section = {"cnn": profile.cnn, "pvae": profile.pvae}.get(args.model) or foam_pvae_section(profile)
     changes = _parse_settings(section, args.set)
-    tag = "_".join(f"{k}={v}" for k, v in changes.items()) or "profile"
-    if args.samples:
-        tag = f"samples{args.samples}_{tag}"
-    if args.continue_joint:
-        tag = f"continue{args.continue_joint}_{tag}"
-    work = build_dir() / "levers" / f"{args.model}_{seed}_{tag}"
+    work = work_folder(args.model, seed, changes, args.samples, args.continue_joint)
     if not args.continue_joint:  # train from scratch, in a cache of its own
         os.environ["PVAE_SHIPPED_MODELS"] = "0"
         os.environ["PVAE_ARTIFACTS"] = str(work)
@@ -137,15 +131,37 @@ def main(argv=None) -> int:
     return 0
 
 
-def _foam(profile, seed, section, changes, samples) -> int:
-    """Train the foam pVAE with ``section`` on the profile's labelled foams (``samples`` of them) and report."""
+def work_folder(model: str, seed: int, changes: dict, samples: int = 0, continue_joint: int = 0) -> Path:
+    """The build folder of one lever run: ``<build>/levers/<model>_<seed>_<settings>`` (its own model cache)."""
+    from pvae_lib.results import build_dir
+
+    tag = "_".join(f"{k}={v}" for k, v in changes.items()) or "profile"
+    if samples:
+        tag = f"samples{samples}_{tag}"
+    if continue_joint:
+        tag = f"continue{continue_joint}_{tag}"
+    return build_dir() / "levers" / f"{model}_{seed}_{tag}"
+
+
+def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 0) -> dict:
+    """Train (or load from the cache in ``$PVAE_ARTIFACTS``) the foam pVAE with ``section`` and seed ``seed``.
+
+    Returns the figures the foam chapter reports: R² of n, K11, K22, K33 on the test split, the
+    voxel accuracy and porosity error of the test reconstructions binarised by expected porosity,
+    the voxel accuracy on as many training sub-volumes, the all-pore guess's accuracy, and the
+    model's cache-key digest, source (``"trained"`` or ``"shipped"``) and training record.
+    ``samples`` > 0 trains on that many of the profile's labelled sub-volumes (drawn with ``seed``).
+    """
     import numpy as np
 
+    from pvae_lib.cache import key_digest
     from pvae_lib.data.properties import VOLUME_PROPERTIES
-    from pvae_lib.experiments.foam import get_trained_foam_pvae, load_foam_training_data
+    from pvae_lib.experiments.foam import foam_model_key, get_trained_foam_pvae, load_foam_training_data
     from pvae_lib.models.evaluation import reconstruction_metrics
+    from pvae_lib.profiles import foam_pvae_section
 
     t0 = time.perf_counter()
+    section = foam_pvae_section(profile) if section is None else section
     data, y = load_foam_training_data(profile)  # the labels are the profile's (seed 2025 for quick)
     images = data.images
     if samples:
@@ -158,14 +174,19 @@ def _foam(profile, seed, section, changes, samples) -> int:
     x_test = images[foam.split["test"]]
     x_train = images[np.asarray(foam.split["train"])[:len(x_test)]]  # as many training samples: can it fit them?
     rec = reconstruction_metrics(foam.model, x_test, rule="expected_porosity")
-    result = {"model": "foam", "seed": seed, "samples": int(len(images)), "settings": changes,
-              **{f"r2_{p}": float(foam.r2[p]) for p in VOLUME_PROPERTIES},
-              "recon_voxel_accuracy": rec["voxel_accuracy"], "recon_porosity_mae": rec["porosity_mae"],
-              "recon_voxel_accuracy_train":
-                  reconstruction_metrics(foam.model, x_train, rule="expected_porosity")["voxel_accuracy"],
-              "all_pore_accuracy": rec["all_pore_accuracy"], "epochs": foam.epochs, "train_time_s": foam.train_time_s,
-              "wall_s": round(time.perf_counter() - t0, 1)}
-    print("RESULT " + json.dumps(result), flush=True)
+    return {"model": "foam", "seed": int(seed), "samples": int(len(images)), "settings": dict(changes or {}),
+            **{f"r2_{p}": float(foam.r2[p]) for p in VOLUME_PROPERTIES},
+            "recon_voxel_accuracy": rec["voxel_accuracy"], "recon_porosity_mae": rec["porosity_mae"],
+            "recon_voxel_accuracy_train":
+                reconstruction_metrics(foam.model, x_train, rule="expected_porosity")["voxel_accuracy"],
+            "all_pore_accuracy": rec["all_pore_accuracy"], "epochs": foam.epochs, "train_time_s": foam.train_time_s,
+            "key": key_digest(foam_model_key(images, y, run, section)), "source": foam.source,
+            "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def _foam(profile, seed, section, changes, samples) -> int:
+    """Train the foam pVAE with ``section`` on the profile's labelled foams (``samples`` of them) and report."""
+    print("RESULT " + json.dumps(foam_figures(profile, seed, section, changes, samples)), flush=True)
     return 0
 
 
