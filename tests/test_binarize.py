@@ -132,3 +132,19 @@ def test_reconstruction_metrics_binarise_by_the_named_rule():
         reconstruction_metrics(blurry, x, threshold=0.6, rule="expected_porosity")
     with pytest.raises(ValueError, match="rule"):
         reconstruction_metrics(blurry, x, rule="median")
+
+
+def test_scores_of_decoded_probabilities_are_those_of_the_model():
+    """score_reconstructions on probabilities decoded once = reconstruction_metrics, for every rule."""
+    from pvae_lib.models.evaluation import reconstruction_metrics, score_reconstructions
+
+    rng = np.random.default_rng(4)
+    x = rng.random((5, 8, 8, 8)) < 0.7
+    blurry = _BlurryDecoder()
+    prob = blurry.decode(blurry.encode_mean(x))
+    for rule in ("threshold", "expected_porosity", "otsu"):
+        assert score_reconstructions(x, prob, rule=rule) == reconstruction_metrics(blurry, x, rule=rule)
+    with pytest.raises(ValueError, match="shape"):
+        score_reconstructions(x, prob[:, :4])
+    with pytest.raises(ValueError, match="chooses its own"):
+        score_reconstructions(x, prob, threshold=0.3, rule="otsu")

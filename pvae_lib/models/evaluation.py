@@ -10,7 +10,7 @@ from ..binarize import RULES, binarize
 from ..plotting import BOOK_WIDTH, show_structure
 from .metrics import r2_score, voxel_accuracy
 
-__all__ = ["reconstruction_metrics", "plot_pred_vs_true", "plot_loss_curves",
+__all__ = ["reconstruction_metrics", "score_reconstructions", "plot_pred_vs_true", "plot_loss_curves",
            "plot_reconstructions", "plot_prior_samples", "architecture_table"]
 
 _CURVES = {"loss": "training", "val_loss": "validation", "recon": "reconstruction (training)",
@@ -39,21 +39,42 @@ def reconstruction_metrics(model, images, threshold: float | None = None, rule: 
     Returns
     -------
     dict
+        As :func:`score_reconstructions`.
+
+    See Also
+    --------
+    score_reconstructions : the same scores of probabilities decoded already (decode once, score by several rules).
+    pvae_lib.binarize.binarize : the rules.
+    """
+    _check_rule(rule, threshold)
+    x = np.asarray(images) > 0.5
+    return score_reconstructions(x, model.decode(model.encode_mean(x)), threshold=threshold, rule=rule)
+
+
+def score_reconstructions(images, probabilities, threshold: float | None = None, rule: str = "threshold") -> dict:
+    """Voxel accuracy and porosity error of decoded pore probabilities, binarised by ``rule``.
+
+    Parameters
+    ----------
+    images : array_like
+        Binary input images (``True``/1 = pore), ``(N, ...)``.
+    probabilities : array_like
+        The decoder's pore probabilities for them, same shape (a trailing channel axis of 1 is
+        allowed on both), values in [0, 1].
+    threshold, rule
+        As :func:`reconstruction_metrics`.
+
+    Returns
+    -------
+    dict
         ``voxel_accuracy`` (fraction of voxels equal to the input), ``porosity_mae`` and
         ``porosity_r2`` (of the porosity :math:`n^F` counted on the binarised images),
         ``all_pore_accuracy`` (the voxel accuracy of calling every voxel pore: the score a
         decoder must beat) and ``rule``.
-
-    See Also
-    --------
-    pvae_lib.binarize.binarize : the rules.
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    if rule != "threshold" and threshold is not None:
-        raise ValueError(f"threshold is the level of rule 'threshold'; rule {rule!r} chooses its own")
+    _check_rule(rule, threshold)
     x = np.asarray(images) > 0.5
-    rec = binarize(model.decode(model.encode_mean(x)), rule=rule, threshold=threshold, squeeze_channel=False)
+    rec = binarize(probabilities, rule=rule, threshold=threshold, squeeze_channel=False)
     accuracy = voxel_accuracy(x, rec)  # checks the shapes
     axes = tuple(range(1, x.ndim))
     n_true, n_rec = x.mean(axis=axes), rec.mean(axis=axes)
@@ -62,6 +83,13 @@ def reconstruction_metrics(model, images, threshold: float | None = None, rule: 
             "porosity_r2": float(r2_score(n_true, n_rec)[0]),
             "all_pore_accuracy": float(x.mean()),
             "rule": rule}
+
+
+def _check_rule(rule: str, threshold) -> None:
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if rule != "threshold" and threshold is not None:
+        raise ValueError(f"threshold is the level of rule 'threshold'; rule {rule!r} chooses its own")
 
 
 def _axes(n, ncols=None, panel=(3.6, 3.3), max_width: float = BOOK_WIDTH):
