@@ -43,10 +43,12 @@ def figures_for_seed(profile, seed: int) -> dict:
     """The foam chapter's learned figures for seed ``seed`` (trained in the lever folder, or the book's model)."""
     from training_levers import foam_figures, work_folder
 
+    from pvae_lib.results import build_dir
+
     if int(seed) != profile.seed:
         os.environ["PVAE_ARTIFACTS"] = str(work_folder("foam", int(seed), {}))
-    else:
-        os.environ.pop("PVAE_ARTIFACTS", None)  # the book's cache, the shipped model
+    else:  # a folder that holds nothing but the shipped model, restored (the book's cache may hold a trained one)
+        os.environ["PVAE_ARTIFACTS"] = str(build_dir() / "benchmarks" / f"foam_seed_spread_{profile.name}_shipped")
     return foam_figures(profile, int(seed))
 
 

@@ -74,3 +74,33 @@ def test_symmetric_prediction_is_invariant():
         moved = np.stack([d4_transform(im, k) for im in images])
         assert np.allclose(symmetric_properties(predict, moved), base, rtol=1e-5, atol=1e-4)
     assert not np.allclose(predict(images), base)
+
+
+def test_symmetric_prediction_of_volumes_is_equivariant():
+    """Volumes turn about x1; K22 and K33 columns swap back, so the average transforms as the labels do."""
+    from pvae_lib.data.symmetry import apply_lateral_symmetry, swaps_lateral_axes
+
+    rng = np.random.default_rng(5)
+    volumes = (rng.random((4, 6, 8, 8)) < 0.7).astype(np.float32)
+
+    def exact(batch):  # n, a K11-like and two K22/K33-like features: equivariant by construction
+        b = batch[..., 0]
+        return np.stack([b.mean(axis=(1, 2, 3)), np.abs(np.diff(b, axis=1)).mean(axis=(1, 2, 3)),
+                         np.abs(np.diff(b, axis=2)).mean(axis=(1, 2, 3)),
+                         np.abs(np.diff(b, axis=3)).mean(axis=(1, 2, 3))], axis=1)
+
+    assert np.allclose(symmetric_properties(exact, volumes, swap=(2, 3)), exact(volumes[..., None]), atol=1e-6)
+    w = rng.normal(size=(6 * 8 * 8, 4)).astype(np.float32)
+
+    def predict(batch):  # not equivariant
+        return batch.reshape(len(batch), -1) @ w
+
+    base = symmetric_properties(predict, volumes, swap=(2, 3))
+    for k in range(D4_SIZE):
+        moved = np.stack([apply_lateral_symmetry(v, k) for v in volumes])
+        want = base[:, [0, 1, 3, 2]] if swaps_lateral_axes(k) else base
+        assert np.allclose(symmetric_properties(predict, moved, swap=(2, 3)), want, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="equal axes"):
+        symmetric_properties(predict, volumes[:, :, :, :6])
+    with pytest.raises(ValueError, match="two different columns"):
+        symmetric_properties(predict, volumes, swap=(2, 2))

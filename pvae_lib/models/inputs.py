@@ -46,27 +46,45 @@ def d4_orbit(image: np.ndarray) -> np.ndarray:
     return np.stack([d4_transform(image, k) for k in range(D4_SIZE)])
 
 
-def symmetric_properties(predict, images, batch_size: int = 256) -> np.ndarray:
+def symmetric_properties(predict, images, batch_size: int = 256, swap=None) -> np.ndarray:
     """Average of ``predict`` over the eight D4 images of each sample (test-time symmetrisation).
 
     For properties that D4 leaves unchanged (n, K11 of extruded patterns) the average is a
     prediction that is itself exactly invariant, and it is never worse in mean squared error
-    than the average of the eight single predictions (Jensen).
+    than the average of the eight single predictions (Jensen). Volumes (the foams) are turned
+    about x1 (the lateral symmetries of :mod:`pvae_lib.data.symmetry`); the prediction for a
+    volume turned by an odd quarter turn has its ``swap`` columns (K22, K33: :func:`lateral_swap`)
+    exchanged back before averaging, so the average is exactly equivariant too.
 
     Parameters
     ----------
     predict : callable
-        Maps a batch (N, H, W, 1) to properties (N, P).
-    images : ndarray (N, H, W) or (N, H, W, 1)
+        Maps a batch (N, H, W, 1) or (N, D, H, W, 1) to properties (N, P).
+    images : ndarray (N, H, W), (N, D, H, W), or either with a trailing channel axis of 1
+        Square in the turned axes (H = W).
+    swap : (int, int), optional
+        Columns of the prediction that the odd quarter turns exchange.
     """
     x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
+    if x.ndim in (3, 4) and x.shape[-1] != 1:
         x = x[..., None]
+    if x.ndim not in (4, 5):
+        raise ValueError(f"want images (N, H, W[, 1]) or volumes (N, D, H, W[, 1]), got shape {np.shape(images)}")
+    axes = (1, 2) if x.ndim == 4 else (2, 3)
+    if x.shape[axes[0]] != x.shape[axes[1]]:
+        raise ValueError(f"the symmetries of the square need equal axes {axes}, got image shape {x.shape[1:-1]}")
+    if swap is not None:
+        swap = tuple(int(i) for i in swap)
+        if len(swap) != 2 or swap[0] == swap[1]:
+            raise ValueError(f"swap must name two different columns, got {swap}")
     total = None
     for k in range(D4_SIZE):
-        xk = np.ascontiguousarray(np.flip(np.rot90(x, k % 4, axes=(1, 2)), axis=2) if k >= 4
-                                  else np.rot90(x, k % 4, axes=(1, 2)))
+        xk = np.rot90(x, k % 4, axes=axes)
+        xk = np.ascontiguousarray(np.flip(xk, axis=axes[1]) if k >= 4 else xk)
         p = np.concatenate([np.asarray(predict(xk[s:s + batch_size])) for s in range(0, len(xk), batch_size)])
+        if swap is not None and k % 2 == 1:
+            p = p.copy()
+            p[:, [swap[0], swap[1]]] = p[:, [swap[1], swap[0]]]
         total = p if total is None else total + p
     return total / D4_SIZE
 
