@@ -7,10 +7,11 @@ For each seed the whole pipeline of the book runs as a chapter would run it with
 ``Profile.seed`` set to that seed: the synthetic dataset is generated and labelled, split
 80/10/10, the CNN surrogate and the pVAE (stages 1-3) are trained, and the same figures are
 computed as in the chapters (test-set R² of n and K11, binarised reconstruction voxel accuracy
-and porosity error). Every model is trained here from scratch: the shipped models
-(:mod:`pvae_lib.experiments.shipped`) are switched off, so the row of the book's seed is an
-independent check of the shipped weights that the book uses. Models of the book's own seed
-(``profile.seed``) go to the book's cache (``_build/artifacts``); those of the other seeds go to
+and porosity error). The book's own seed (``profile.seed``) measures the shipped models
+(:mod:`pvae_lib.experiments.shipped`), restored into ``<out folder>/seed_spread_<profile>/shipped/``,
+so its row is the book's figures (the shipped weights are checked elsewhere: bit-for-bit training
+in ``tests/test_reproducibility.py``, stored predictions in ``tests/test_models_shipped.py``).
+Every other seed trains its models here from scratch, the shipped ones switched off, into
 ``<out folder>/seed_spread_<profile>/seed_<seed>/``, so an interrupted run resumes with the
 seeds already done.
 
@@ -53,17 +54,15 @@ FIGURES = {
 CNN_FIELDS = ("cnn_r2_n", "cnn_r2_k11", "cnn_train_time_s")
 
 
-def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None = None) -> dict:
-    """Train (or load from ``folder``; ``None``: the book's cache) the models for ``seed``; compute the figures.
+def figures_for_seed(profile, seed: int, folder: Path, carry: dict | None = None, shipped: bool = False) -> dict:
+    """Train (or load from the cache ``folder``) the models for ``seed``; compute the figures.
 
-    ``carry``: an earlier row for this seed; its CNN figures are kept (and no CNN trained) when its
-    ``cnn_key`` equals the digest of the CNN's current key.
+    ``shipped``: use the shipped models (restored into ``folder``) instead of training; only the
+    book's seed has them. ``carry``: an earlier row for this seed; its CNN figures are kept (and no
+    CNN trained) when its ``cnn_key`` equals the digest of the CNN's current key.
     """
-    os.environ["PVAE_SHIPPED_MODELS"] = "0"  # train from scratch: never the shipped models
-    if folder is None:
-        os.environ.pop("PVAE_ARTIFACTS", None)
-    else:
-        os.environ["PVAE_ARTIFACTS"] = str(folder)
+    os.environ["PVAE_SHIPPED_MODELS"] = "1" if shipped else "0"
+    os.environ["PVAE_ARTIFACTS"] = str(folder)
     from pvae_lib.data.datasets import load_synthetic_dataset
     from pvae_lib.experiments import get_trained_cnn, get_trained_pvae, training_info
     from pvae_lib.models.evaluation import reconstruction_metrics
@@ -81,11 +80,13 @@ def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None
         cnn = {f: carry[f] for f in CNN_FIELDS}
         cnn["cnn_carried"] = True
         cnn_runtime = carry.get("runtimes", {}).get("cnn", "not recorded")
+        cnn_source = carry.get("sources", {}).get("cnn", "trained")
     else:
         _, _, cnn_info = get_trained_cnn(p)
         cnn = {"cnn_r2_n": float(cnn_info["r2"]["n"]), "cnn_r2_k11": float(cnn_info["r2"]["k11"]),
                "cnn_train_time_s": float(cnn_info["train_time_s"])}
         cnn_runtime = cnn_info.get("runtime", "not recorded")
+        cnn_source = str(cnn_info.get("source", "trained"))
     pvae = get_trained_pvae(p, properties=("n", "k11"))
     test = split_indices(len(data.images), p.seed)[2]
     props = data.values(("n", "k11"))
@@ -101,6 +102,9 @@ def figures_for_seed(profile, seed: int, folder: Path | None, carry: dict | None
         "pvae_voxel_accuracy": float(rec["voxel_accuracy"]), "pvae_porosity_mae": float(rec["porosity_mae"]),
         "vae_train_time_s": float(vae_info["train_time_s"]),
         "cnn_key": keys["cnn"], "vae_key": keys["vae"], "pvae_key": keys["pvae_n_k11"],
+        # where each model came from, by its record: "shipped" (restored) or "trained" (here)
+        "sources": {"cnn": cnn_source, "vae": str(vae_info.get("source", "trained")),
+                    "pvae": str(training_info("pvae_n_k11", p).get("source", "trained"))},
         "threads": str(runtime_summary().get("intra_op_threads", "unknown")),
         # the runtime each model was trained under (threads, oneDNN, instruction-set cap), from its record
         "runtimes": {"cnn": cnn_runtime, "vae": vae_info.get("runtime", "not recorded"),
@@ -149,8 +153,9 @@ def main(argv=None) -> int:
         work = out.parent / f"seed_spread_{profile.name}"
         rows = []
         for seed in args.seeds:
-            row = figures_for_seed(profile, seed, None if seed == profile.seed else work / f"seed_{seed}",
-                                   carried.get(seed))
+            book = seed == profile.seed
+            row = figures_for_seed(profile, seed, work / ("shipped" if book else f"seed_{seed}"),
+                                   carried.get(seed), shipped=book)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
