@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("PVAE_ONEDNN", "1")  # before pvae_lib starts TensorFlow, as in the foam chapter
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from seed_spread import _read_table, margin_in_std, summarise
+    from seed_spread import check_seeds, margin_in_std, merged_rows, summarise
 
     from pvae_lib.fileio import write_json_atomic
     from pvae_lib.profiles import get_profile
@@ -84,15 +84,9 @@ def main(argv=None) -> int:
     profile = get_profile(args.profile)
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"foam_seed_spread_{profile.name}.json"
     if args.merge:
-        rows = [r for f in args.merge for r in _read_table(parser, f, profile.name)["rows"]]
-        seeds = [r["seed"] for r in rows]
-        if len(set(seeds)) != len(seeds):
-            parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
-        if len(rows) < 3:
-            parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
+        rows = merged_rows(parser, args.merge, profile.name)
     else:
-        if len(set(args.seeds)) != len(args.seeds):
-            parser.error(f"--seeds: a seed is given twice: {args.seeds}")
+        check_seeds(parser, args.seeds)
         rows = []
         for seed in args.seeds:
             rows.append(figures_for_seed(profile, seed))
@@ -102,7 +96,7 @@ def main(argv=None) -> int:
         if len(rows) < 3:
             print(f"\nwritten {out} ({len(rows)} seed(s)); join at least 3 seeds with --merge for a spread")
             return 0
-    rows.sort(key=lambda r: r["seed"])
+    rows = sorted(rows, key=lambda r: r["seed"])
     summary = summarise(rows, FIGURES)
     write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
                             "summary": summary})

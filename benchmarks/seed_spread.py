@@ -139,16 +139,11 @@ def main(argv=None) -> int:
 
     profile = get_profile(args.profile)
     carry = _read_table(parser, args.carry, profile.name) if args.carry else None
-    merged = [_read_table(parser, f, profile.name) for f in args.merge or []]
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"seed_spread_{profile.name}.json"
     if args.merge:
-        rows = [r for t in merged for r in t["rows"]]
-        seeds = [r["seed"] for r in rows]
-        if len(set(seeds)) != len(seeds):
-            parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
-        if len(rows) < 3:
-            parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
+        rows = merged_rows(parser, args.merge, profile.name)
     else:
+        check_seeds(parser, args.seeds)
         carried = {r["seed"]: r for r in carry["rows"]} if carry else {}
         work = out.parent / f"seed_spread_{profile.name}"
         rows = []
@@ -177,6 +172,23 @@ def main(argv=None) -> int:
     print(f"\nwritten {out}\n")
     print(markdown_table(summary, bounds))
     return 0
+
+
+def merged_rows(parser, paths, profile_name: str) -> list[dict]:
+    """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed; else ``parser.error``."""
+    rows = [r for f in paths for r in _read_table(parser, f, profile_name)["rows"]]
+    seeds = [r["seed"] for r in rows]
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
+    if len(rows) < 3:
+        parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
+    return sorted(rows, key=lambda r: r["seed"])
+
+
+def check_seeds(parser, seeds) -> None:
+    """``parser.error`` (before any training) if a seed is given twice."""
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"--seeds: a seed is given twice: {list(seeds)}")
 
 
 def _read_table(parser, path, profile_name: str) -> dict:

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from foam_seed_spread import FIGURES as FOAM_FIGURES  # noqa: E402
 from seed_spread import FIGURES  # noqa: E402
 from test_book_results import ACCEPTANCE  # noqa: E402
 
@@ -30,11 +31,16 @@ def spread():
     return json.loads(SPREAD.read_text(encoding="utf-8"))
 
 
-def test_spread_was_measured_over_at_least_three_seeds(spread):
+def assert_measured_over_three_seeds(spread, figures):
+    """A quick-profile table of at least 3 distinct seeds, each figure summarised over all of them."""
     assert spread["profile"] == "quick"
     assert len(set(spread["seeds"])) >= 3 and len(spread["rows"]) == len(spread["seeds"])
-    for name in FIGURES:
+    for name in figures:
         assert spread["summary"][name]["n"] == len(spread["seeds"])
+
+
+def test_spread_was_measured_over_at_least_three_seeds(spread):
+    assert_measured_over_three_seeds(spread, FIGURES)
 
 
 def _bound(name):
@@ -115,43 +121,53 @@ def test_table_rows_name_the_models_they_measured(spread):
         assert book["runtimes"][model] == record["runtime"], f"the book seed's {model} runtime is not the shipped one's"
 
 
-def _script(*args, cwd):
+#: the two spread scripts, each with its figures: they share the table handling (seed_spread.merged_rows)
+SCRIPTS = {"seed_spread.py": list(FIGURES), "foam_seed_spread.py": list(FOAM_FIGURES)}
+
+
+def _script(script, *args, cwd):
     import subprocess
 
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "seed_spread.py"), *args],
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
                           capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
-def _table(path, seeds, profile="quick"):
-    rows = [{"seed": s, **{name: 0.5 + 0.001 * s for name in FIGURES}} for s in seeds]
+def _table(path, seeds, figures, profile="quick"):
+    rows = [{"seed": s, **{name: 0.5 + 0.001 * s for name in figures}} for s in seeds]
     path.write_text(json.dumps({"profile": profile, "seeds": list(seeds), "rows": rows}), encoding="utf-8")
     return str(path)
 
 
-def test_merge_joins_runs_made_one_seed_at_a_time(tmp_path):
-    parts = [_table(tmp_path / f"s{s}.json", [s]) for s in (1, 2, 3)]
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_merge_joins_runs_made_one_seed_at_a_time(tmp_path, script):
+    figures = SCRIPTS[script]
+    parts = [_table(tmp_path / f"s{s}.json", [s], figures) for s in (3, 1, 2)]
     out = tmp_path / "all.json"
-    r = _script("--profile", "quick", "--merge", *parts, "--out", str(out), cwd=tmp_path)
+    r = _script(script, "--profile", "quick", "--merge", *parts, "--out", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     table = json.loads(out.read_text(encoding="utf-8"))
     assert table["seeds"] == [1, 2, 3]
-    assert table["summary"]["cnn_r2_k11"]["n"] == 3
-    assert table["summary"]["cnn_r2_k11"]["mean"] == pytest.approx(0.502)
+    for name in figures:
+        assert table["summary"][name]["n"] == 3
+        assert table["summary"][name]["mean"] == pytest.approx(0.502)
 
 
+@pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("case, message", [
     ("duplicate", "more than one table"), ("two", "at least 3 seeds"), ("profile", "--profile"),
-    ("missing", "cannot read")])
-def test_merge_refuses_bad_tables(tmp_path, case, message):
+    ("missing", "cannot read"), ("seeds", "given twice")])
+def test_bad_tables_and_seeds_are_refused_before_any_training(tmp_path, script, case, message):
+    figures = SCRIPTS[script]
     if case == "duplicate":
-        parts = [_table(tmp_path / "a.json", [1, 2]), _table(tmp_path / "b.json", [2, 3])]
+        parts = [_table(tmp_path / "a.json", [1, 2], figures), _table(tmp_path / "b.json", [2, 3], figures)]
     elif case == "two":
-        parts = [_table(tmp_path / "a.json", [1, 2])]
+        parts = [_table(tmp_path / "a.json", [1, 2], figures)]
     elif case == "profile":
-        parts = [_table(tmp_path / "a.json", [1, 2, 3], profile="paper")]
+        parts = [_table(tmp_path / "a.json", [1, 2, 3], figures, profile="paper")]
     else:
         parts = [str(tmp_path / "nothing.json")]
-    r = _script("--profile", "quick", "--merge", *parts, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
+    args = ["--seeds", "2026", "2026"] if case == "seeds" else ["--merge", *parts]
+    r = _script(script, "--profile", "quick", *args, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "o.json").exists()
