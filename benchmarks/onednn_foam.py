@@ -34,6 +34,10 @@ def _child(profile_name: str | None, steps: int) -> dict:
     from pvae_lib.profiles import foam_pvae_section, get_profile
     from pvae_lib.runtime import runtime_summary
 
+    runtime = runtime_summary()
+    want = "1" if os.environ.get("PVAE_ONEDNN") == "1" else "0"
+    if runtime.get("onednn") != want:  # before any work: a run under the wrong setting times nothing useful
+        raise SystemExit(f"oneDNN is {runtime.get('onednn')!r}, not {want!r}: TF_ENABLE_ONEDNN_OPTS was set")
     profile = get_profile(profile_name)
     sec = foam_pvae_section(profile)
     model = build_pvae((EDGE, EDGE, EDGE), latent_dim=sec.latent_dim, base_filters=sec.base_filters,
@@ -50,10 +54,7 @@ def _child(profile_name: str | None, steps: int) -> dict:
         if i >= 2:
             times.append(time.perf_counter() - t0)
     step = float(np.median(times))
-    want = "1" if os.environ.get("PVAE_ONEDNN") == "1" else "0"
-    if runtime_summary().get("onednn") != want:
-        raise SystemExit(f"oneDNN is {runtime_summary().get('onednn')!r}, not {want!r}: TF_ENABLE_ONEDNN_OPTS was set")
-    return {"onednn": runtime_summary().get("onednn"), "threads": runtime_summary().get("intra_op_threads"),
+    return {"onednn": runtime.get("onednn"), "threads": runtime.get("intra_op_threads"),
             "batch_size": sec.batch_size, "latent_dim": sec.latent_dim, "base_filters": sec.base_filters,
             "edge": EDGE, "steps": steps, "s_per_step": step, "ms_per_sample": 1e3 * step / sec.batch_size}
 

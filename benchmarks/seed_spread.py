@@ -94,7 +94,7 @@ def figures_for_seed(profile, seed: int, folder: Path, carry: dict | None = None
     # a lever that needs no training (not an acceptance figure): predictions averaged over the 8 symmetries
     r2_sym = r2_score(props[test], symmetric_properties(pvae.predict_properties, data.images[test]))
     rec = reconstruction_metrics(pvae, data.images[test])
-    vae_info = training_info("vae", p)
+    vae_info, pvae_info = training_info("vae", p), training_info("pvae_n_k11", p)
     return {
         "seed": int(seed), **cnn,
         "pvae_r2_n": float(r2[0]), "pvae_r2_k11": float(r2[1]),
@@ -104,11 +104,11 @@ def figures_for_seed(profile, seed: int, folder: Path, carry: dict | None = None
         "cnn_key": keys["cnn"], "vae_key": keys["vae"], "pvae_key": keys["pvae_n_k11"],
         # where each model came from, by its record: "shipped" (restored) or "trained" (here)
         "sources": {"cnn": cnn_source, "vae": str(vae_info.get("source", "trained")),
-                    "pvae": str(training_info("pvae_n_k11", p).get("source", "trained"))},
+                    "pvae": str(pvae_info.get("source", "trained"))},
         "threads": str(runtime_summary().get("intra_op_threads", "unknown")),
         # the runtime each model was trained under (threads, oneDNN, instruction-set cap), from its record
         "runtimes": {"cnn": cnn_runtime, "vae": vae_info.get("runtime", "not recorded"),
-                     "pvae": training_info("pvae_n_k11", p).get("runtime", "not recorded")},
+                     "pvae": pvae_info.get("runtime", "not recorded")},
         "wall_s": time.perf_counter() - t0,
     }
 
