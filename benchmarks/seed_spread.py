@@ -1,7 +1,7 @@
 """Spread over seeds of the book's learned acceptance figures (CNN and pVAE chapters).
 
     python benchmarks/seed_spread.py [--profile quick] [--seeds 2025 2026 2027]
-        [--out _build/benchmarks/seed_spread.json]
+        [--out _build/benchmarks/seed_spread.json] [--set epochs_vae=240 epochs_joint=200]
 
 For each seed the whole pipeline of the book runs as a chapter would run it with
 ``Profile.seed`` set to that seed: the synthetic dataset is generated and labelled, split
@@ -20,6 +20,13 @@ and the thread count that trained it. ``--carry TABLE`` keeps, from an earlier t
 figures of a seed's models whose key digest is unchanged (e.g. only the pVAE's joint stage
 changed: the CNN figures are carried, not retrained). ``--merge A.json B.json ...`` joins the
 rows of runs made separately (e.g. one seed per process) into one table.
+
+``--set field=value ...`` changes fields of the profile's pVAE section (as in
+``benchmarks/training_levers.py``): the spread of a candidate setting, measured before the profile
+adopts it. Every seed then trains (there are no shipped models for it), in
+``seed_spread_<profile>_<settings>/``; the table records the ``settings``, and ``--merge`` joins
+only tables of equal settings. Once the profile adopts the setting, the rows' key digests are the
+profile's own.
 
 Prints a table (mean, standard deviation, min, max per figure), the bound each acceptance
 test in ``tests/test_book_results.py`` uses and its distance from the mean in standard
@@ -130,6 +137,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="JSON file (default: _build/benchmarks/seed_spread_<profile>.json)")
     parser.add_argument("--carry", default=None, metavar="TABLE",
                         help="earlier table: keep the figures of models whose key is unchanged (CNN)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="changes of the profile's pvae section (a candidate setting; every seed trains)")
     parser.add_argument("--merge", nargs="+", default=None, metavar="TABLE",
                         help="join the rows of these tables (one profile, distinct seeds) into --out; trains nothing")
     args = parser.parse_args(argv)
@@ -138,29 +147,41 @@ def main(argv=None) -> int:
     from pvae_lib.results import build_dir
 
     profile = get_profile(args.profile)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from training_levers import parse_settings, settings_label
+
+    try:
+        changes = parse_settings(profile.pvae, args.set)
+    except ValueError as err:
+        parser.error(str(err))
+    if changes:
+        profile = dataclasses.replace(profile, pvae=dataclasses.replace(profile.pvae, **changes))
     carry = _read_table(parser, args.carry, profile.name) if args.carry else None
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"seed_spread_{profile.name}.json"
     if args.merge:
+        if changes:
+            parser.error("--merge joins tables as they are; drop --set (their settings are checked)")
         rows = merged_rows(parser, args.merge, profile.name)
+        changes = _read_table(parser, args.merge[0], profile.name).get("settings", {})
     else:
         check_seeds(parser, args.seeds)
         carried = {r["seed"]: r for r in carry["rows"]} if carry else {}
-        work = out.parent / f"seed_spread_{profile.name}"
+        work = out.parent / (f"seed_spread_{profile.name}" + (f"_{settings_label(changes)}" if changes else ""))
         rows = []
         for seed in args.seeds:
-            book = seed == profile.seed
+            book = seed == profile.seed and not changes
             row = figures_for_seed(profile, seed, work / ("shipped" if book else f"seed_{seed}"),
                                    carried.get(seed), shipped=book)
             rows.append(row)
             print(json.dumps(row), flush=True)
-            write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
-                                    "summary": summarise(rows) if len(rows) > 1 else {}})
+            write_json_atomic(out, {"profile": profile.name, "settings": changes, "seeds": [r["seed"] for r in rows],
+                                    "rows": rows, "summary": summarise(rows) if len(rows) > 1 else {}})
         if len(rows) < 3:
             print(f"\nwritten {out} ({len(rows)} seed(s)); join at least 3 seeds with --merge for a spread")
             return 0
     summary = summarise(rows)
-    write_json_atomic(out, {"profile": profile.name, "seeds": [r["seed"] for r in rows], "rows": rows,
-                            "summary": summary})
+    write_json_atomic(out, {"profile": profile.name, "settings": changes, "seeds": [r["seed"] for r in rows],
+                            "rows": rows, "summary": summary})
     bounds = acceptance_bounds()
     print(f"\n{'figure':<22} {'mean':>9} {'std':>9} {'min':>9} {'max':>9} {'bound':>10} {'margin/std':>11}")
     for name, (chapter, key, _) in FIGURES.items():
@@ -176,7 +197,11 @@ def main(argv=None) -> int:
 
 def merged_rows(parser, paths, profile_name: str) -> list[dict]:
     """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed; else ``parser.error``."""
-    rows = [r for f in paths for r in _read_table(parser, f, profile_name)["rows"]]
+    tables = [_read_table(parser, f, profile_name) for f in paths]
+    settings = {json.dumps(t.get("settings", {}), sort_keys=True) for t in tables}
+    if len(settings) > 1:
+        parser.error(f"--merge: the tables were measured under different settings: {sorted(settings)}")
+    rows = [r for t in tables for r in t["rows"]]
     seeds = [r["seed"] for r in rows]
     if len(set(seeds)) != len(seeds):
         parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")

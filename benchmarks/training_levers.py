@@ -38,15 +38,16 @@ import time
 from pathlib import Path
 
 
-def _parse_settings(section, items):
+def parse_settings(section, items) -> dict:
+    """``{field: value}`` from ``--set`` items ``field=value`` of the dataclass ``section``; ValueError if malformed."""
     changes = {}
     fields = {f.name for f in dataclasses.fields(section)}
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"--set wants field=value, got {item!r}")
+            raise ValueError(f"--set wants field=value, got {item!r}")
         key, value = item.split("=", 1)
         if key not in fields:
-            raise SystemExit(f"--set {key}: no such field of {type(section).__name__} (fields: {sorted(fields)})")
+            raise ValueError(f"--set {key}: no such field of {type(section).__name__} (fields: {sorted(fields)})")
         old = getattr(section, key)
         if isinstance(old, bool):
             changes[key] = value.lower() in ("1", "true", "yes", "on")
@@ -88,7 +89,10 @@ def main(argv=None) -> int:
     if args.continue_joint and seed != profile.seed:  # there is no book pVAE for another seed to continue
         parser.error(f"--continue-joint continues the book's pVAE (seed {profile.seed}); drop --seed {seed}")
     section = {"cnn": profile.cnn, "pvae": profile.pvae}.get(args.model) or foam_pvae_section(profile)
-    changes = _parse_settings(section, args.set)
+    try:
+        changes = parse_settings(section, args.set)
+    except ValueError as err:
+        parser.error(str(err))
     work = work_folder(args.model, seed, changes, args.samples, args.continue_joint)
     if not args.continue_joint:  # train from scratch, in a cache of its own
         os.environ["PVAE_SHIPPED_MODELS"] = "0"
@@ -131,11 +135,16 @@ def main(argv=None) -> int:
     return 0
 
 
+def settings_label(changes: dict) -> str:
+    """A folder name's part for the settings ``changes``: ``epochs_vae=240_epochs_joint=200``, or ``profile``."""
+    return "_".join(f"{k}={v}" for k, v in changes.items()) or "profile"
+
+
 def work_folder(model: str, seed: int, changes: dict, samples: int = 0, continue_joint: int = 0) -> Path:
     """The build folder of one lever run: ``<build>/levers/<model>_<seed>_<settings>`` (its own model cache)."""
     from pvae_lib.results import build_dir
 
-    tag = "_".join(f"{k}={v}" for k, v in changes.items()) or "profile"
+    tag = settings_label(changes)
     if samples:
         tag = f"samples{samples}_{tag}"
     if continue_joint:
