@@ -9,11 +9,23 @@ Array axis 0 is the x1 (flow) direction unless a function says otherwise.
 """
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
 from .runtime import configure_runtime, runtime_summary
 
-# Before anything imports TensorFlow: fixed thread counts, oneDNN off, quiet C++ logs
-# (pvae_lib.runtime explains why each makes learned results reproducible).
+# SciPy's OpenBLAS (the sparse solver of the exact labels) reads OPENBLAS_CORETYPE when it loads
+_BLAS_FIRST = "OPENBLAS_CORETYPE" not in _os.environ and "scipy.linalg" in _sys.modules
+# Before anything imports TensorFlow: fixed thread counts, oneDNN off, OpenBLAS' kernels, quiet C++
+# logs (pvae_lib.runtime explains why each makes labels and learned results reproducible).
 configure_runtime()
+if _BLAS_FIRST and _os.environ.get("PVAE_BLAS_CORE", "").lower() != "native":
+    import warnings
+
+    warnings.warn("scipy.linalg was imported before pvae_lib, so OpenBLAS chose its kernels by this CPU: exact "
+                  "labels may differ from the shipped ones in the last bit, and the shipped models then do not "
+                  "match the data (import pvae_lib before scipy, or set OPENBLAS_CORETYPE=Haswell; "
+                  "pvae_lib.runtime says why)", RuntimeWarning, stacklevel=2)
 if runtime_summary()["tensorflow_imported_first"]:
     import warnings
 

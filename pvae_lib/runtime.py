@@ -1,4 +1,4 @@
-"""TensorFlow runtime settings that make learned results reproducible (set before TF starts).
+"""Runtime settings that make labels and learned results reproducible (set before TF and BLAS start).
 
 Importing :mod:`pvae_lib` calls :func:`configure_runtime`, which fixes, *before TensorFlow is
 imported*:
@@ -27,6 +27,17 @@ imported*:
   1 value in 300 (1 ulp), against 46-75 % differing uncapped, and retrained the stage-1 VAE
   bit for bit (the pVAE's later stages differed in R² K11 by 2e-6). ``PVAE_CPU_ISA=ALL`` lifts the
   cap (faster on AVX-512 CPUs, less reproducible across CPU generations);
+* OpenBLAS's kernels (``OPENBLAS_CORETYPE=Haswell``): the exact permeability labels of the 2-D
+  dataset come from a sparse direct solve (:mod:`pvae_lib.stokes2d`, SciPy's SuperLU), which
+  calls the OpenBLAS bundled with SciPy, and OpenBLAS picks its kernels by the CPU it finds.
+  Measured on the 300 test labels of the quick dataset: an AVX-512 machine (OpenBLAS' SkylakeX,
+  Cooperlake and SapphireRapids kernels) gives 36 of them 1 ulp (2e-16) away from the labels the
+  shipped models were trained on, and the Haswell (AVX2) kernels give all 300 bit for bit. A
+  label 1 ulp off changes the training data's fingerprint, so the shipped models' keys no longer
+  match and every model would train again. OpenBLAS reads the variable when SciPy's linear
+  algebra loads (``scipy.linalg``, ``scipy.sparse.linalg``): importing NumPy first is harmless,
+  importing those first is not (:func:`openblas_cores` reports the kernels in use).
+  ``PVAE_BLAS_CORE=native`` keeps OpenBLAS's own choice;
 * TensorFlow's C++ log level (``TF_CPP_MIN_LOG_LEVEL=3``: no start-up lines such as
   "failed call to cuInit" on a machine without a GPU) unless the variable is already set.
 
@@ -46,12 +57,15 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["configure_runtime", "runtime_summary", "import_tensorflow", "DEFAULT_THREADS", "DEFAULT_CPU_ISA"]
+__all__ = ["configure_runtime", "runtime_summary", "import_tensorflow", "openblas_cores", "DEFAULT_THREADS",
+           "DEFAULT_CPU_ISA", "DEFAULT_BLAS_CORE"]
 
 #: intra-op threads used when ``PVAE_THREADS`` is not set (the CI machine has 2 cores).
 DEFAULT_THREADS = 2
 #: widest instruction set oneDNN may use when ``PVAE_CPU_ISA`` is not set (same bits on every x86-64 CPU with AVX2)
 DEFAULT_CPU_ISA = "AVX2"
+#: OpenBLAS kernels used when ``PVAE_BLAS_CORE`` is not set (same bits on every x86-64 CPU with AVX2)
+DEFAULT_BLAS_CORE = "Haswell"
 
 
 def configure_runtime(environ=None) -> dict:
@@ -89,9 +103,14 @@ def configure_runtime(environ=None) -> dict:
         raise ValueError(f"PVAE_CPU_ISA must name a oneDNN instruction set (AVX2, AVX512_CORE, ALL), got {isa!r}")
     env.setdefault("ONEDNN_MAX_CPU_ISA", isa)
     env.setdefault("DNNL_MAX_CPU_ISA", env["ONEDNN_MAX_CPU_ISA"])
+    blas = env.get("PVAE_BLAS_CORE", DEFAULT_BLAS_CORE).strip()
+    if not blas.isalnum():
+        raise ValueError(f"PVAE_BLAS_CORE must name an OpenBLAS core (Haswell, SkylakeX) or 'native', got {blas!r}")
+    if blas.lower() != "native":
+        env.setdefault("OPENBLAS_CORETYPE", blas)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     keys = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA",
-            "DNNL_MAX_CPU_ISA", "TF_CPP_MIN_LOG_LEVEL")
+            "DNNL_MAX_CPU_ISA", "OPENBLAS_CORETYPE", "TF_CPP_MIN_LOG_LEVEL")
     return {k: env.get(k) for k in keys}
 
 
@@ -107,8 +126,39 @@ def runtime_summary() -> dict:
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         "max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "default"),
         "cpu_simd": cpu_simd(),
+        "openblas_core": ", ".join(f"{k}: {v}" for k, v in openblas_cores().items()) or "not loaded",
         "tensorflow_imported_first": _TF_FIRST,
     }
+
+
+def openblas_cores() -> dict:
+    """The kernels of every OpenBLAS the process has loaded: ``{library file: core name}``.
+
+    Read from each library itself (its ``*get_corename`` function, found through
+    ``/proc/self/maps``), so it says what runs, not what was asked for; empty where nothing is
+    loaded yet or the platform has no ``/proc``.
+    """
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return {}
+    cores = {}
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_",
+                     "openblas_get_corename"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                cores[os.path.basename(path).split("-")[0].removesuffix(".so")] = fn().decode()
+                break
+    return cores
 
 
 def cpu_simd() -> str:

@@ -132,9 +132,12 @@ def _script(script, *args, cwd):
                           capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
-def _table(path, seeds, figures, profile="quick"):
+def _table(path, seeds, figures, profile="quick", settings=None):
     rows = [{"seed": s, **{name: 0.5 + 0.001 * s for name in figures}} for s in seeds]
-    path.write_text(json.dumps({"profile": profile, "seeds": list(seeds), "rows": rows}), encoding="utf-8")
+    table = {"profile": profile, "seeds": list(seeds), "rows": rows}
+    if settings is not None:
+        table["settings"] = settings
+    path.write_text(json.dumps(table), encoding="utf-8")
     return str(path)
 
 
@@ -155,7 +158,7 @@ def test_merge_joins_runs_made_one_seed_at_a_time(tmp_path, script):
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("case, message", [
     ("duplicate", "more than one table"), ("two", "at least 3 seeds"), ("profile", "--profile"),
-    ("missing", "cannot read"), ("seeds", "given twice")])
+    ("missing", "cannot read"), ("seeds", "given twice"), ("settings", "different settings")])
 def test_bad_tables_and_seeds_are_refused_before_any_training(tmp_path, script, case, message):
     figures = SCRIPTS[script]
     if case == "duplicate":
@@ -164,10 +167,33 @@ def test_bad_tables_and_seeds_are_refused_before_any_training(tmp_path, script, 
         parts = [_table(tmp_path / "a.json", [1, 2], figures)]
     elif case == "profile":
         parts = [_table(tmp_path / "a.json", [1, 2, 3], figures, profile="paper")]
+    elif case == "settings":  # rows of a candidate setting do not join rows of the profile's
+        parts = [_table(tmp_path / "a.json", [1, 2], figures, settings={"epochs_joint": 200}),
+                 _table(tmp_path / "b.json", [3], figures)]
     else:
         parts = [str(tmp_path / "nothing.json")]
     args = ["--seeds", "2026", "2026"] if case == "seeds" else ["--merge", *parts]
     r = _script(script, "--profile", "quick", *args, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_merge_keeps_the_settings_of_a_candidate_table(tmp_path):
+    parts = [_table(tmp_path / f"s{s}.json", [s], FIGURES, settings={"epochs_joint": 200}) for s in (1, 2, 3)]
+    out = tmp_path / "all.json"
+    r = _script("seed_spread.py", "--profile", "quick", "--merge", *parts, "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["settings"] == {"epochs_joint": 200}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "nosuch=1"], "no such field of PVAESection"),
+    (["--set", "epochs_joint"], "wants field=value"),
+    (["--set", "epochs_joint=200", "--merge", "x.json"], "drop --set")])
+def test_bad_settings_are_refused_before_any_training(tmp_path, args, message):
+    r = _script("seed_spread.py", "--profile", "quick", "--seeds", "2026", *args, "--out", str(tmp_path / "o.json"),
+                cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "o.json").exists()
