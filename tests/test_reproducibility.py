@@ -90,6 +90,41 @@ def test_configure_runtime_defaults_and_overrides():
         configure_runtime({"PVAE_CPU_ISA": "avx2; rm"})
 
 
+def test_configure_runtime_pins_openblas_kernels():
+    assert configure_runtime({})["OPENBLAS_CORETYPE"] == "Haswell"
+    assert configure_runtime({"PVAE_BLAS_CORE": "native"})["OPENBLAS_CORETYPE"] is None
+    assert configure_runtime({"PVAE_BLAS_CORE": "SkylakeX"})["OPENBLAS_CORETYPE"] == "SkylakeX"
+    assert configure_runtime({"OPENBLAS_CORETYPE": "Zen"})["OPENBLAS_CORETYPE"] == "Zen"  # the user's stays
+    with pytest.raises(ValueError, match="PVAE_BLAS_CORE"):
+        configure_runtime({"PVAE_BLAS_CORE": "haswell; rm"})
+
+
+def _blas_env():
+    return {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "PVAE_BLAS_CORE")}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="openblas_cores reads /proc/self/maps")
+def test_scipy_openblas_runs_the_pinned_kernels():
+    """What the labels' solver runs, read from OpenBLAS itself: the pinned kernels, whatever the CPU."""
+    code = ("import pvae_lib, json, scipy.sparse.linalg; from pvae_lib.runtime import openblas_cores; "
+            "print(json.dumps(openblas_cores()))")
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, env=_blas_env(),
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    cores = json.loads(out.stdout.strip().splitlines()[-1])
+    assert cores and set(cores.values()) == {"Haswell"}, cores
+
+
+def test_scipy_linalg_imported_first_is_named_not_silent():
+    """SciPy's OpenBLAS picks its kernels when it loads: imported before pvae_lib, the pin comes too late."""
+    late = subprocess.run([sys.executable, "-c", "import scipy.linalg, pvae_lib"], capture_output=True, text=True,
+                          env=_blas_env(), timeout=300)
+    assert late.returncode == 0 and "scipy.linalg was imported before pvae_lib" in late.stderr, late.stderr[-2000:]
+    first = subprocess.run([sys.executable, "-W", "error", "-c", "import numpy, pvae_lib, scipy.linalg"],
+                           capture_output=True, text=True, env=_blas_env(), timeout=300)
+    assert first.returncode == 0 and "imported before pvae_lib" not in first.stderr, first.stderr[-2000:]
+
+
 def test_tensorflow_imported_first_is_named_not_silent():
     """Imported after TensorFlow, pvae_lib cannot apply its runtime settings: it says so (measured: a short
     pVAE run then trained a dead porosity output, R² n -2.4 against 0.97), and stays quiet otherwise."""
