@@ -144,6 +144,10 @@ def test_scores_of_decoded_probabilities_are_those_of_the_model():
     prob = blurry.decode(blurry.encode_mean(x))
     for rule in ("threshold", "expected_porosity", "otsu"):
         assert score_reconstructions(x, prob, rule=rule) == reconstruction_metrics(blurry, x, rule=rule)
+    for rule in ("threshold", "expected_porosity"):  # a channel axis of 1 on one side only
+        plain = score_reconstructions(x, prob, rule=rule)
+        assert score_reconstructions(x[..., None], np.asarray(prob), rule=rule) == plain
+        assert score_reconstructions(x, np.asarray(prob)[..., None], rule=rule) == plain
     with pytest.raises(ValueError, match="shape"):
         score_reconstructions(x, prob[:, :4])
     with pytest.raises(ValueError, match="chooses its own"):

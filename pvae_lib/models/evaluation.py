@@ -60,7 +60,7 @@ def score_reconstructions(images, probabilities, threshold: float | None = None,
         Binary input images (``True``/1 = pore), ``(N, ...)``.
     probabilities : array_like
         The decoder's pore probabilities for them, same shape (a trailing channel axis of 1 is
-        allowed on both), values in [0, 1].
+        allowed on either or both), values in [0, 1].
     threshold, rule
         As :func:`reconstruction_metrics`.
 
@@ -73,7 +73,11 @@ def score_reconstructions(images, probabilities, threshold: float | None = None,
         decoder must beat) and ``rule``.
     """
     _check_rule(rule, threshold)
-    x = np.asarray(images) > 0.5
+    x, probabilities = np.asarray(images) > 0.5, np.asarray(probabilities)
+    if x.shape != probabilities.shape and x.shape[-1:] == (1,) and x.shape[:-1] == probabilities.shape:
+        x = x[..., 0]  # images with a channel axis, probabilities without
+    elif x.shape != probabilities.shape and probabilities.shape[-1:] == (1,) and probabilities.shape[:-1] == x.shape:
+        probabilities = probabilities[..., 0]
     rec = binarize(probabilities, rule=rule, threshold=threshold, squeeze_channel=False)
     accuracy = voxel_accuracy(x, rec)  # checks the shapes
     axes = tuple(range(1, x.ndim))
