@@ -30,17 +30,18 @@ import numpy as np
 
 def symmetric_probabilities(model, images, batch_size: int = 256) -> np.ndarray:
     """Decoded pore probabilities averaged over the eight symmetries of the square (turned back first)."""
-    from pvae_lib.models.inputs import D4_SIZE
+    from pvae_lib.models.inputs import D4_SIZE, d4_transform
+
+    def turn(batch, k):  # d4_transform acts on axes (0, 1): move the sample axis out of the way
+        return np.ascontiguousarray(np.moveaxis(d4_transform(np.moveaxis(batch, 0, 2), k), 2, 0))
 
     x = np.asarray(images, np.float32)[..., None]
     total = np.zeros(x.shape, np.float64)
     for k in range(D4_SIZE):
-        xk = np.rot90(x, k % 4, axes=(1, 2))
-        xk = np.ascontiguousarray(np.flip(xk, axis=2) if k >= 4 else xk)
+        xk = turn(x, k)
         pk = np.concatenate([np.asarray(model.decode(model.encode_mean(xk[s:s + batch_size]))).reshape(
             xk[s:s + batch_size].shape) for s in range(0, len(xk), batch_size)])
-        pk = np.flip(pk, axis=2) if k >= 4 else pk
-        total += np.rot90(pk, -(k % 4), axes=(1, 2))
+        total += turn(pk, (4 - k) % 4 if k < 4 else k)  # the inverse: back-turn, or the reflection itself
     return (total / D4_SIZE)[..., 0]
 
 

@@ -18,8 +18,8 @@ from .runtime import configure_runtime, runtime_summary
 _BLAS_FIRST = "OPENBLAS_CORETYPE" not in _os.environ and "scipy.linalg" in _sys.modules
 # Before anything imports TensorFlow: fixed thread counts, oneDNN off, OpenBLAS' kernels, quiet C++
 # logs (pvae_lib.runtime explains why each makes labels and learned results reproducible).
-configure_runtime()
-if _BLAS_FIRST and _os.environ.get("PVAE_BLAS_CORE", "").lower() != "native":
+_RUNTIME = configure_runtime()
+if _BLAS_FIRST and _RUNTIME["OPENBLAS_CORETYPE"]:  # None: PVAE_BLAS_CORE=native, no pin wanted
     import warnings
 
     warnings.warn("scipy.linalg was imported before pvae_lib, so OpenBLAS chose its kernels by this CPU: exact "
