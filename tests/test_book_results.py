@@ -120,8 +120,10 @@ def test_acceptance_figures(results, chapter, key, op, bound):
 def test_paper_loop_refines_every_start_and_reproduces(results):
     """The paper's protocol (Sec. 4.5) loops all starts of every target, and the stored loop that the
     chapter uses agrees with its first batch run again by the build: bit for bit on the machine
-    that made it (measured), else every loss within 1e-3 and 99 % of the designs the same
-    (another CPU's last-bit differences, README.md *Reproducible*)."""
+    that made it (measured), else (another CPU's last bits, README.md *Reproducible*, which the
+    loop amplifies row by row) half the rows within 3e-3 of their stored loss and the mean loss and
+    the designs' mean errors within 5 standard errors (``paper_loop.compare_rerun``)."""
+    from pvae_lib.experiments.paper_loop import LOSS_MEDIAN_RTOL, MAX_T
     from pvae_lib.profiles import get_profile
 
     if "inverse_design" not in _notebook_chapters():
@@ -130,6 +132,10 @@ def test_paper_loop_refines_every_start_and_reproduces(results):
     assert rec["paper_loop_starts"] == rec["n_starts"] == ds.n_starts >= 32
     assert rec["paper_loop_rows_rerun"] == min(ds.batch_size, ds.n_targets * ds.n_starts)
     assert rec["paper_loop_rerun_agrees"] is True, rec
+    if not rec["paper_loop_rerun_identical"]:  # the recorded figures, against the bounds themselves
+        assert rec["paper_loop_rerun_median_rel_loss_diff"] <= LOSS_MEDIAN_RTOL, rec
+        assert abs(rec["paper_loop_rerun_loss_t"]) <= MAX_T, rec
+        assert rec["paper_loop_rerun_error_t_max"] <= MAX_T, rec
     assert rec["paper_loop_source"] in ("shipped", "cache", "computed")
 
 

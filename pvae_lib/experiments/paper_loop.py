@@ -14,7 +14,8 @@ A stored result is used only under the key the current code computes, so it can 
 another model, target set or setting. The evidence that it is what the code computes: the loop is
 deterministic, and :func:`reproduce_first_batch` runs its first batch (``design.batch_size`` rows, a
 whole compiled step as in the original run) again and compares the losses, steps, latent vectors and
-exact properties bit for bit; the inverse-design chapter does so on every build.
+exact properties bit for bit, and on another CPU, whose last bits differ, by :func:`compare_rerun`;
+the inverse-design chapter does so on every build.
 
 What is kept of the ``T x k`` looped rows (:class:`PaperLoop`): each row's loop loss, steps, stop
 reason and the exact properties of its binarised decoded design; of each target, the latent vector
@@ -37,6 +38,7 @@ from ..cache import is_current, key_digest
 from ..fileio import atomic_path, write_json_atomic
 
 __all__ = ["PaperLoop", "paper_loop_key", "starts_by_index", "run_paper_loop", "load_or_run_paper_loop", "reproduce_first_batch",
+           "compare_rerun", "LOSS_MEDIAN_RTOL", "MAX_T",
            "shipped_paper_loop_dir", "COMMAND", "STORE_FORMAT"]
 
 #: the command that (re)makes the shipped result (``{profile}`` filled in)
@@ -283,52 +285,111 @@ def load_or_run_paper_loop(model, start_z, targets, profile, evaluator=None, pro
     return loop
 
 
-#: what :func:`reproduce_first_batch` accepts when the rerun is not bit for bit identical (another CPU:
-#: the last-bit differences that README.md's *Reproducible* describes, carried through the loop's steps):
-#: every row's loss within this relative difference ...
-LOSS_RTOL = 1e-3
-#: ... and at least this share of the rows' designs with the same exact properties
-DESIGNS_EQUAL_SHARE = 0.99
+#: what :func:`reproduce_first_batch` accepts when the rerun is not bit for bit identical (another
+#: CPU: the last-bit differences that README.md's *Reproducible* describes). The loop is chaotic in
+#: those bits: measured on the first batch of the shipped quick loop (1,000 rows), a nudge of every
+#: start by 1 ulp, 1 thread instead of 2, oneDNN's AVX-512 kernels each send 77-86 % of the rows to
+#: another design, while another CPU generation moved 9 rows (the rest bit for bit). So no row is
+#: held to its stored design; the batch is held to two things. Half of its rows end within this
+#: relative difference of their stored loss (measured: 0 on another CPU, 1.04e-3-1.07e-3 under the
+#: perturbations above, 8.4e-3-1.0e-2 with the loop's learning rate changed by 5 %) ...
+LOSS_MEDIAN_RTOL = 3e-3
+#: ... and neither the mean loss nor the mean relative error of the designs' exact properties to
+#: their targets moves by more than this many standard errors of the rows' paired differences
+#: (measured: |t| <= 2.4 for the loss, <= 1.0 for the properties, under all of the above)
+MAX_T = 5.0
+
+
+def compare_rerun(loss, stored_loss, errors, stored_errors, same_design) -> dict:
+    """Does a rerun of stored loop rows agree with them (:data:`LOSS_MEDIAN_RTOL`, :data:`MAX_T`)?
+
+    Parameters
+    ----------
+    loss, stored_loss : (N,) final loop loss of each row, rerun and stored (scaled, dimensionless)
+    errors, stored_errors : (N, P) relative error of each row's design's exact properties to its
+        target, rerun and stored
+    same_design : (N,) bool, whether the row's binarised design has the same exact properties
+        (reported, not bounded)
+
+    Returns
+    -------
+    dict: ``rows``, ``designs_differ`` and ``designs_equal_share``; ``max_rel_loss_diff`` and
+    ``median_rel_loss_diff`` over the rows; ``mean_loss_rel_diff`` (of the batch's mean loss) and its
+    paired ``loss_t``; ``error_t`` (P,), the same for the designs' mean errors; ``agrees``
+    """
+    loss, stored_loss = np.asarray(loss, np.float64), np.asarray(stored_loss, np.float64)
+    errors, stored_errors = np.asarray(errors, np.float64), np.asarray(stored_errors, np.float64)
+    same_design = np.asarray(same_design, bool)
+    n = loss.shape[0] if loss.ndim == 1 else 0
+    if (n < 2 or loss.shape != stored_loss.shape or same_design.shape != loss.shape
+            or errors.ndim != 2 or errors.shape != stored_errors.shape or errors.shape[0] != n):
+        raise ValueError(f"loss {loss.shape}, stored_loss {stored_loss.shape} and same_design {same_design.shape} "
+                         f"must be the same (N,) shape with N >= 2, errors {errors.shape} and stored_errors "
+                         f"{stored_errors.shape} the same (N, P)")
+
+    def paired_t(a, b):
+        d = a - b
+        se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
+        return np.where(se > 0, d.mean(axis=0) / np.where(se > 0, se, 1.0), np.where(d.mean(axis=0) == 0, 0.0, np.inf))
+
+    rel = np.abs(loss - stored_loss) / np.maximum(np.abs(stored_loss), 1e-12)
+    loss_t = float(paired_t(loss, stored_loss))
+    error_t = np.atleast_1d(paired_t(errors, stored_errors))
+    median = float(np.median(rel))
+    agrees = median <= LOSS_MEDIAN_RTOL and abs(loss_t) <= MAX_T and bool(np.all(np.abs(error_t) <= MAX_T))
+    return {"rows": int(n), "designs_differ": int((~same_design).sum()), "designs_equal_share": float(same_design.mean()),
+            "max_rel_loss_diff": float(rel.max()), "median_rel_loss_diff": median,
+            "mean_loss_rel_diff": float(abs(loss.mean() - stored_loss.mean()) / max(abs(stored_loss.mean()), 1e-12)),
+            "loss_t": loss_t, "error_t": [float(t) for t in error_t], "agrees": bool(agrees)}
 
 
 def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, evaluator=None) -> dict:
     """Run the stored loop's first batch again and compare it with the stored result.
 
     The first ``design.batch_size`` rows (target-major: all starts of target 0, then of target 1, ...)
-    form one compiled step in the original run, as here. Compared: every row's loss and steps; for
-    the targets whose starts all lie in the batch, the lowest-loss latent vector, the verified one and
-    every row's exact properties.
+    form one compiled step in the original run, as here. Compared: every row's loss, steps and the
+    exact properties of its design; for the targets whose starts all lie in the batch, the
+    lowest-loss latent vector and the verified one.
 
     Returns
     -------
-    dict: ``rows`` and ``targets`` compared; ``identical`` (all of it bit for bit) with the
-    comparison per item (``checks``); ``max_rel_loss_diff``, ``designs_equal_share`` (rows whose
-    design has the same exact properties) and ``agrees``: identical, or every loss within
-    :data:`LOSS_RTOL` and at least :data:`DESIGNS_EQUAL_SHARE` of the designs equal
+    dict: ``rows`` and ``targets`` (whole targets) compared; ``identical`` (all of it bit for bit)
+    with the comparison per item (``checks``); and :func:`compare_rerun`'s figures and ``agrees``
+    (identical, or :func:`compare_rerun` agrees)
     """
     start_z = np.asarray(start_z, np.float32)
     T, k, d = start_z.shape
+    targets = np.asarray(targets)
     rows = np.arange(min(int(profile.design.batch_size), T * k))
     res = _loop(model, start_z, targets, profile.design, rows=rows)
     full = len(rows) // k  # targets whose k starts all ran in the batch
     z = res.z[:full * k].reshape(full, k, d)
     loss = res.loss[:full * k].reshape(full, k)
-    sel = _verify(model, np.asarray(targets)[:full], z, evaluator)
+    sel = _verify(model, targets[:full], z, evaluator)
+    exact = sel.all_properties.reshape(full * k, -1)
+    rest = len(rows) - full * k  # the first starts of the target the batch ends in
+    if rest:
+        part = _verify(model, targets[full:full + 1], res.z[full * k:].reshape(1, rest, d), evaluator)
+        exact = np.concatenate([exact, part.all_properties.reshape(rest, -1)])
+    stored_exact = loop.exact.reshape(T * k, -1)[rows]
     stored_loss = loop.loss.reshape(-1)[rows]
     checks = {
         "loss": np.array_equal(res.loss, stored_loss),
         "steps": np.array_equal(res.steps, loop.steps.reshape(-1)[rows]),
         "z_best": np.array_equal(z[np.arange(full), np.argmin(loss, axis=1)], loop.z_best[:full]),
         "z_verified": np.array_equal(sel.z, loop.z_verified[:full]),
-        "exact": np.array_equal(sel.all_properties, loop.exact[:full]),
+        "exact": np.array_equal(exact, stored_exact),
     }
-    rel = np.abs(res.loss - stored_loss) / np.maximum(np.abs(stored_loss), 1e-12)
-    same_design = np.all(sel.all_properties == loop.exact[:full], axis=-1)
     identical = bool(all(checks.values()))
-    share = float(same_design.mean()) if same_design.size else 1.0
-    return {"rows": int(len(rows)), "targets": int(full), "identical": identical, "checks": checks,
-            "max_rel_loss_diff": float(rel.max()) if rel.size else 0.0, "designs_equal_share": share,
-            "agrees": identical or bool(rel.size and rel.max() <= LOSS_RTOL and share >= DESIGNS_EQUAL_SHARE)}
+    tgt = np.repeat(targets, k, axis=0)[rows]
+
+    def errors(props):
+        return np.abs(props - tgt) / np.maximum(np.abs(tgt), 1e-12)
+
+    out = compare_rerun(res.loss, stored_loss, errors(exact), errors(stored_exact),
+                        np.all(exact == stored_exact, axis=-1))
+    return {**out, "targets": int(full), "identical": identical, "checks": checks,
+            "agrees": identical or out["agrees"]}
 
 
 def main(argv=None) -> int:
