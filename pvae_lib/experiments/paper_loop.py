@@ -327,10 +327,11 @@ def compare_rerun(loss, stored_loss, errors, stored_errors, same_design) -> dict
                          f"must be the same (N,) shape with N >= 2, errors {errors.shape} and stored_errors "
                          f"{stored_errors.shape} the same (N, P)")
 
-    def paired_t(a, b):
+    def paired_t(a, b):  # t of the mean paired difference: 0 when a == b, inf for a constant shift
         d = a - b
-        se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
-        return np.where(se > 0, d.mean(axis=0) / np.where(se > 0, se, 1.0), np.where(d.mean(axis=0) == 0, 0.0, np.inf))
+        mean, se = d.mean(axis=0), d.std(axis=0, ddof=1) / np.sqrt(len(d))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(se > 0, mean / se, np.where(mean == 0, 0.0, np.inf))
 
     rel = np.abs(loss - stored_loss) / np.maximum(np.abs(stored_loss), 1e-12)
     loss_t = float(paired_t(loss, stored_loss))
