@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     profile = get_profile(args.profile)
     out = Path(args.out) if args.out else build_dir() / "benchmarks" / f"foam_seed_spread_{profile.name}.json"
     if args.merge:
-        rows = merged_rows(parser, args.merge, profile.name)
+        rows = merged_rows(parser, args.merge, profile)
     else:
         check_seeds(parser, args.seeds)
         rows = []

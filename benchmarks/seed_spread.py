@@ -161,8 +161,8 @@ def main(argv=None) -> int:
     if args.merge:
         if changes:
             parser.error("--merge joins tables as they are; drop --set (their settings are checked)")
-        rows = merged_rows(parser, args.merge, profile.name)
-        changes = _read_table(parser, args.merge[0], profile.name).get("settings", {})
+        rows = merged_rows(parser, args.merge, profile)
+        changes = effective_settings(_read_table(parser, args.merge[0], profile.name).get("settings", {}), profile.pvae)
     else:
         check_seeds(parser, args.seeds)
         carried = {r["seed"]: r for r in carry["rows"]} if carry else {}
@@ -195,10 +195,20 @@ def main(argv=None) -> int:
     return 0
 
 
-def merged_rows(parser, paths, profile_name: str) -> list[dict]:
-    """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed; else ``parser.error``."""
-    tables = [_read_table(parser, f, profile_name) for f in paths]
-    settings = {json.dumps(t.get("settings", {}), sort_keys=True) for t in tables}
+def effective_settings(settings: dict, section) -> dict:
+    """``settings`` of a table less the fields whose value the profile's pvae ``section`` now has itself
+    (a candidate's table, once the profile adopts its setting, is a table of the profile)."""
+    def same(value, current):
+        return json.dumps(value) == json.dumps(list(current) if isinstance(current, tuple) else current)
+
+    return {k: v for k, v in settings.items() if not (hasattr(section, k) and same(v, getattr(section, k)))}
+
+
+def merged_rows(parser, paths, profile) -> list[dict]:
+    """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed; else
+    ``parser.error``. The tables' settings must agree, as far as they differ from the profile's own."""
+    tables = [_read_table(parser, f, profile.name) for f in paths]
+    settings = {json.dumps(effective_settings(t.get("settings", {}), profile.pvae), sort_keys=True) for t in tables}
     if len(settings) > 1:
         parser.error(f"--merge: the tables were measured under different settings: {sorted(settings)}")
     rows = [r for t in tables for r in t["rows"]]

@@ -222,3 +222,19 @@ def test_candidate_table_is_what_it_says():
             assert row["cnn_key"] == table[row["seed"]]["cnn_key"] and row.get("cnn_carried")
             assert row["vae_key"] != table[row["seed"]]["vae_key"]
             assert row["pvae_key"] != table[row["seed"]]["pvae_key"]
+
+
+def test_merge_compares_settings_against_the_profile():
+    """A candidate's table, once the profile adopts its setting, merges with the profile's own table."""
+    import dataclasses
+
+    from pvae_lib.profiles import get_profile
+    from seed_spread import effective_settings
+
+    section = get_profile("quick").pvae
+    assert effective_settings({}, section) == {}
+    assert effective_settings({"epochs_vae": section.epochs_vae}, section) == {}
+    changed = {"epochs_vae": section.epochs_vae + 1, "regressor_units": list(section.regressor_units)}
+    assert effective_settings(changed, section) == {"epochs_vae": section.epochs_vae + 1}
+    adopted = dataclasses.replace(section, epochs_vae=section.epochs_vae + 1)
+    assert effective_settings(changed, adopted) == {}
