@@ -168,7 +168,7 @@ def test_bad_tables_and_seeds_are_refused_before_any_training(tmp_path, script, 
     elif case == "profile":
         parts = [_table(tmp_path / "a.json", [1, 2, 3], figures, profile="paper")]
     elif case == "settings":  # rows of a candidate setting do not join rows of the profile's
-        parts = [_table(tmp_path / "a.json", [1, 2], figures, settings={"epochs_joint": 200}),
+        parts = [_table(tmp_path / "a.json", [1, 2], figures, settings={"epochs_joint": 300}),
                  _table(tmp_path / "b.json", [3], figures)]
     else:
         parts = [str(tmp_path / "nothing.json")]
@@ -180,11 +180,11 @@ def test_bad_tables_and_seeds_are_refused_before_any_training(tmp_path, script, 
 
 
 def test_merge_keeps_the_settings_of_a_candidate_table(tmp_path):
-    parts = [_table(tmp_path / f"s{s}.json", [s], FIGURES, settings={"epochs_joint": 200}) for s in (1, 2, 3)]
+    parts = [_table(tmp_path / f"s{s}.json", [s], FIGURES, settings={"epochs_joint": 300}) for s in (1, 2, 3)]
     out = tmp_path / "all.json"
     r = _script("seed_spread.py", "--profile", "quick", "--merge", *parts, "--out", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert json.loads(out.read_text(encoding="utf-8"))["settings"] == {"epochs_joint": 200}
+    assert json.loads(out.read_text(encoding="utf-8"))["settings"] == {"epochs_joint": 300}
 
 
 @pytest.mark.parametrize("args, message", [
