@@ -74,10 +74,11 @@ ACCEPTANCE = [
     # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins
     ("cnn_surrogate", "r2_n", ">=", 0.999),
     ("cnn_surrogate", "r2_k11", ">=", 0.998),
-    ("pvae", "r2_n", ">=", 0.995),
-    # below the previous 0.98: the quick pVAE now keeps every pore in its latent code (voxel
-    # accuracy 0.874 -> 0.959), which costs the regressor; the 0.995 is not reached yet
-    ("pvae", "r2_k11", ">=", 0.97),
+    # VAE 240 / joint 200 epochs: R² n 0.99907 ± 0.00037, R² K11 0.99319 ± 0.00250 over seeds
+    # 2025-2027; each bound is the highest round figure five spreads below the mean (the issue's
+    # targets, 0.998 and 0.995, are not: the mean of K11 is below its target)
+    ("pvae", "r2_n", ">=", 0.997),
+    ("pvae", "r2_k11", ">=", 0.98),
     ("pvae", "voxel_accuracy", ">=", 0.95),
     ("pvae", "porosity_mae", "<", 0.01),
     # inverse design: designs the exact physics confirms, on the feasible targets (verified
