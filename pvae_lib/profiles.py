@@ -87,9 +87,9 @@ class PVAESection:
 
     latent_dim: int = 128  # paper: 250
     base_filters: int = 16  # paper: 32 (Table 2 filters are 1.5, 1.5, 6, 4 x base)
-    # VAE 240 and joint 200 epochs (issue 9; before: 120 and 40): seeds 2026 and 2027 trained with them
-    # reached R² n 0.99947 / 0.99902, R² K11 0.99602 / 0.99128, voxel accuracy 0.980 / 0.955
-    # (data/seed_spread_quick_candidate.json, benchmarks/seed_spread.py --set)
+    # VAE 240 and joint 200 epochs (issue 9; before: 120 and 40): over seeds 2025-2027, R² n
+    # 0.99907 ± 0.00037, R² K11 0.99319 ± 0.00250, voxel accuracy 0.967 ± 0.013 (before: 0.99677,
+    # 0.98077, 0.946; data/seed_spread_quick.json)
     epochs_vae: int = 240
     epochs_regressor: int = 60
     epochs_joint: int = 200
