@@ -100,4 +100,4 @@ def test_table_shows_the_real_profiles_under_the_smoke_switch(monkeypatch):
     monkeypatch.setenv("PVAE_SMOKE", "1")
     assert deviations_table().equals(plain)
     row = plain.set_index("setting").loc["pVAE epochs (VAE / regressor / joint)"]
-    assert row["`quick` profile"] == "120 / 60 / 40"
+    assert row["`quick` profile"] == "240 / 60 / 200"
