@@ -79,6 +79,11 @@ ACCEPTANCE = [
     # targets, 0.998 and 0.995, are not: the mean of K11 is below its target)
     ("pvae", "r2_n", ">=", 0.997),
     ("pvae", "r2_k11", ">=", 0.98),
+    # the same regressor averaged over the 8 symmetries of the square, as the CNN surrogate is:
+    # R² n 0.99961 ± 0.00023 (the target 0.998 is five spreads inside), R² K11 0.99603 ± 0.00169
+    # (its target 0.995 is not: the bound is five spreads below the mean)
+    ("pvae", "r2_n_symmetrized", ">=", 0.998),
+    ("pvae", "r2_k11_symmetrized", ">=", 0.985),
     ("pvae", "voxel_accuracy", ">=", 0.95),
     ("pvae", "porosity_mae", "<", 0.01),
     # inverse design: designs the exact physics confirms, on the feasible targets (verified
