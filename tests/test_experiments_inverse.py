@@ -121,6 +121,26 @@ def test_paper_loop_is_stored_under_its_key_and_reproduced(setup, tmp_path):
                              feasibility="hull").paper_loop.source == "computed"
 
 
+def test_rerun_decodes_in_the_stored_runs_chunks(setup, monkeypatch):
+    """A decoder's last bits depend on its batch's shape: the rerun decodes its rows in the chunks of the
+    stored run (padded with copies of its last row), not in whole targets and a remainder."""
+    from pvae_lib.experiments import paper_loop as pl
+
+    model, images, props = setup
+    p = _profile(3, 1, modes=("loop",), batch_size=7)  # 5 targets x 3 starts; the rerun's 7 rows end mid-target
+    study = run_inverse_study(model, images, props, profile=p, progress=False, feasibility="hull")
+    monkeypatch.setattr(pl, "VERIFY_BATCH", 6)
+    calls, decode = [], model.decode
+    monkeypatch.setattr(model, "decode", lambda z, batch_size=256: calls.append(len(z)) or decode(z, batch_size))
+    stored = pl.run_paper_loop(model, study.start_z, study.targets, p.design)
+    made = list(calls)
+    calls.clear()
+    check = pl.reproduce_first_batch(model, study.start_z, study.targets, p, stored)
+    assert made == [6, 6, 3], made
+    assert calls == [6, 6], calls  # rows 0-6 of the stored run's first two chunks (before: 6 rows, then 1)
+    assert check["rows"] == 7 and check["identical"] and check["designs_differ"] == 0
+
+
 def test_shipped_paper_loop_matches_its_key():
     """The shipped quick paper loop is complete: the key names the quick settings, the digest holds."""
     import hashlib

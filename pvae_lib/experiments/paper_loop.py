@@ -151,10 +151,15 @@ def _loop(model, start_z, targets, design, rows=None, progress=False):
                            batch_size=s["batch_size"], progress=progress)
 
 
+#: latent vectors per decoder call when the loop's designs are verified. A decoder's last bits depend on
+#: the shape of the batch it is called with, so :func:`reproduce_first_batch` decodes in the same chunks
+VERIFY_BATCH = 1024
+
+
 def _verify(model, targets, z, evaluator=None):
     from ..design.verify import PropertyCache, select_verified
 
-    return select_verified(model, targets, z, cache=PropertyCache(evaluator))
+    return select_verified(model, targets, z, cache=PropertyCache(evaluator), batch_size=VERIFY_BATCH)
 
 
 def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bool = False,
@@ -350,7 +355,8 @@ def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, eva
     The first ``design.batch_size`` rows (target-major: all starts of target 0, then of target 1, ...)
     form one compiled step in the original run, as here. Compared: every row's loss, steps and the
     exact properties of its design; for the targets whose starts all lie in the batch, the
-    lowest-loss latent vector and the verified one.
+    lowest-loss latent vector and the verified one. The designs are decoded in the stored run's chunks
+    (:data:`VERIFY_BATCH`), so on the machine that made the loop they are bit for bit its designs.
 
     Returns
     -------
@@ -363,22 +369,27 @@ def reproduce_first_batch(model, start_z, targets, profile, loop: PaperLoop, eva
     targets = np.asarray(targets)
     rows = np.arange(min(int(profile.design.batch_size), T * k))
     res = _loop(model, start_z, targets, profile.design, rows=rows)
-    full = len(rows) // k  # targets whose k starts all ran in the batch
+    n = len(rows)
+    full = n // k  # targets whose k starts all ran in the batch
     z = res.z[:full * k].reshape(full, k, d)
     loss = res.loss[:full * k].reshape(full, k)
-    sel = _verify(model, targets[:full], z, evaluator)
-    exact = sel.all_properties.reshape(full * k, -1)
-    rest = len(rows) - full * k  # the first starts of the target the batch ends in
-    if rest:
-        part = _verify(model, targets[full:full + 1], res.z[full * k:].reshape(1, rest, d), evaluator)
-        exact = np.concatenate([exact, part.all_properties.reshape(rest, -1)])
+    # The stored run decoded its designs in chunks of VERIFY_BATCH rows, and a decoder's last bits depend
+    # on the chunk's shape (not on the other rows' values): pad the rows to the stored run's chunk with
+    # copies of the last row (one design, evaluated once; dropped), so that on the machine that made the
+    # loop every design comes out bit for bit. Padded to whole targets only where the chunk does not end
+    # at a target's end; the statistical comparison holds either way.
+    m = min(-(-n // VERIFY_BATCH) * VERIFY_BATCH, T * k)
+    m = m if m % k == 0 else -(-n // k) * k
+    padded = np.concatenate([res.z, np.repeat(res.z[-1:], m - n, axis=0)])
+    sel = _verify(model, targets[:m // k], padded.reshape(m // k, k, d), evaluator)
+    exact = sel.all_properties.reshape(m, -1)[:n]
     stored_exact = loop.exact.reshape(T * k, -1)[rows]
     stored_loss = loop.loss.reshape(-1)[rows]
     checks = {
         "loss": np.array_equal(res.loss, stored_loss),
         "steps": np.array_equal(res.steps, loop.steps.reshape(-1)[rows]),
         "z_best": np.array_equal(z[np.arange(full), np.argmin(loss, axis=1)], loop.z_best[:full]),
-        "z_verified": np.array_equal(sel.z, loop.z_verified[:full]),
+        "z_verified": np.array_equal(sel.z[:full], loop.z_verified[:full]),
         "exact": np.array_equal(exact, stored_exact),
     }
     identical = bool(all(checks.values()))
