@@ -163,8 +163,7 @@ def main(argv=None) -> int:
     if args.merge:
         if changes:
             parser.error("--merge joins tables as they are; drop --set (their settings are checked)")
-        rows = merged_rows(parser, args.merge, profile)
-        changes = effective_settings(_read_table(parser, args.merge[0], profile.name).get("settings", {}), profile.pvae)
+        rows, changes = merged_rows(parser, args.merge, profile)
     else:
         check_seeds(parser, args.seeds)
         carried = {r["seed"]: r for r in carry["rows"]} if carry else {}
@@ -206,9 +205,9 @@ def effective_settings(settings: dict, section) -> dict:
     return {k: v for k, v in settings.items() if not (hasattr(section, k) and same(v, getattr(section, k)))}
 
 
-def merged_rows(parser, paths, profile) -> list[dict]:
-    """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed; else
-    ``parser.error``. The tables' settings must agree, as far as they differ from the profile's own."""
+def merged_rows(parser, paths, profile) -> tuple[list[dict], dict]:
+    """The rows of the tables ``paths`` (one profile, distinct seeds, at least 3), sorted by seed, and
+    their common settings as far as they differ from the profile's own; else ``parser.error``."""
     tables = [_read_table(parser, f, profile.name) for f in paths]
     settings = {json.dumps(effective_settings(t.get("settings", {}), profile.pvae), sort_keys=True) for t in tables}
     if len(settings) > 1:
@@ -219,7 +218,7 @@ def merged_rows(parser, paths, profile) -> list[dict]:
         parser.error(f"--merge: a seed appears in more than one table: {sorted(seeds)}")
     if len(rows) < 3:
         parser.error(f"--merge: {len(rows)} rows; a spread needs at least 3 seeds")
-    return sorted(rows, key=lambda r: r["seed"])
+    return sorted(rows, key=lambda r: r["seed"]), json.loads(settings.pop())
 
 
 def check_seeds(parser, seeds) -> None:

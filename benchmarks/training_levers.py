@@ -158,9 +158,9 @@ def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 
     Returns the figures the foam chapter reports: R² of n, K11, K22, K33 on the test split, the
     voxel accuracy and porosity error of the test reconstructions binarised by expected porosity,
     the voxel accuracy on as many training sub-volumes, the all-pore guess's accuracy, and the
-    model's cache-key digest, source (``"trained"`` or ``"shipped"``) and training record; and,
-    as a lever that needs no training, ``r2_symmetrized``: the R² of the predictions averaged
-    over the eight lateral symmetries (:func:`pvae_lib.models.inputs.symmetric_properties`).
+    model's cache-key digest, source (``"trained"`` or ``"shipped"``) and training record; and
+    ``r2_<p>_symmetrized``: the R² of the predictions averaged over the eight lateral symmetries
+    (:meth:`~pvae_lib.experiments.foam.FoamPVAE.symmetrized_r2`).
     ``samples`` > 0 trains on that many of the profile's labelled sub-volumes (drawn with ``seed``).
     """
     import numpy as np
@@ -169,8 +169,6 @@ def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 
     from pvae_lib.data.properties import VOLUME_PROPERTIES
     from pvae_lib.experiments.foam import foam_model_key, get_trained_foam_pvae, load_foam_training_data
     from pvae_lib.models.evaluation import reconstruction_metrics
-    from pvae_lib.models.inputs import lateral_swap, symmetric_properties
-    from pvae_lib.models.metrics import r2_score
     from pvae_lib.profiles import foam_pvae_section
 
     t0 = time.perf_counter()
@@ -187,16 +185,14 @@ def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 
     x_test = images[foam.split["test"]]
     x_train = images[np.asarray(foam.split["train"])[:len(x_test)]]  # as many training samples: can it fit them?
     rec = reconstruction_metrics(foam.model, x_test, rule="expected_porosity")
-    # not a figure of the chapter (yet): the predictions averaged over the 8 lateral symmetries, no retraining
-    sym = r2_score(y[foam.split["test"]], symmetric_properties(
-        foam.model.predict_properties, x_test, batch_size=64, swap=lateral_swap(VOLUME_PROPERTIES)))
+    sym = foam.symmetrized_r2(images)  # as the chapter: averaged over the 8 lateral symmetries, no retraining
     return {"model": "foam", "seed": int(seed), "samples": int(len(images)), "settings": dict(changes or {}),
             **{f"r2_{p}": float(foam.r2[p]) for p in VOLUME_PROPERTIES},
             "recon_voxel_accuracy": rec["voxel_accuracy"], "recon_porosity_mae": rec["porosity_mae"],
             "recon_voxel_accuracy_train":
                 reconstruction_metrics(foam.model, x_train, rule="expected_porosity")["voxel_accuracy"],
             "all_pore_accuracy": rec["all_pore_accuracy"],
-            "r2_symmetrized": {p: float(v) for p, v in zip(VOLUME_PROPERTIES, sym)},
+            **{f"r2_{p}_symmetrized": sym[p] for p in VOLUME_PROPERTIES},
             "epochs": foam.epochs, "train_time_s": foam.train_time_s,
             "key": key_digest(foam_model_key(images, y, run, section)), "source": foam.source,
             "wall_s": round(time.perf_counter() - t0, 1)}

@@ -67,9 +67,12 @@ ACCEPTANCE = [
     ("foam_study", "symmetry_rel_error", "<", 1e-3),
     # the slerp walk (Figs. 27-28): all 100 decoded structures measured by the LBM, as in the paper
     ("foam_study", "path_steps_checked", ">=", 100),
-    # the foam pVAE's porosity (issue 12's target; the shipped model, latent 128: 0.9865). One seed:
-    # its spread over seeds is not measured yet (one training takes 52 min on 2 cores)
+    # the foam pVAE's porosity (issue 12's target; the shipped model, latent 128: 0.9865). Over seeds
+    # 2025-2027 0.98548 ± 0.00127: 4.3 spreads above the bound (a strict xfail of test_foam_seed_spread)
     ("foam_study", "r2_n", ">=", 0.98),
+    # the same regressor averaged over the 8 lateral symmetries (no retraining): R² n 0.98897 ± 0.00152
+    # over seeds 2025-2027, 5.9 spreads above the issue's target 0.98 (one orientation: 4.3)
+    ("foam_study", "r2_n_symmetrized", ">=", 0.98),
     # learning core at quick scale (targets of the reproducibility issue); their spread over seeds
     # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins
     ("cnn_surrogate", "r2_n", ">=", 0.999),

@@ -88,3 +88,45 @@ def test_augmentation_refuses_properties_it_cannot_transform():
         lateral_swap(("n", "k22"))
     with pytest.raises(ValueError, match="k12"):
         lateral_swap(("n", "k11", "k22", "k33", "k12"))
+
+
+def test_foam_pvae_symmetrized_r2_scores_the_test_split_against_its_labels():
+    """FoamPVAE.symmetrized_r2: an equivariant regressor scores R² = 1 on the test rows (only with K22
+    and K33 swapped back after the quarter turns: the samples' K22 / K33 contrast differs); one that
+    cannot tell K22 from K33 gains nothing from the average."""
+    from types import SimpleNamespace
+
+    from pvae_lib.experiments.foam import FoamPVAE
+    from pvae_lib.models.metrics import r2_score
+
+    rng = np.random.default_rng(7)
+    volumes = (rng.random((10, 6, 8, 8)) < 0.6).astype(np.float32)
+    volumes[:, :, :, :4] *= rng.random((10, 1, 1, 1)) < 0.5  # a K22 / K33 contrast that varies per sample
+
+    def exact(batch):  # n, a K11-like and two K22/K33-like features: equivariant by construction
+        b = np.asarray(batch)[..., 0]
+        return np.stack([b.mean(axis=(1, 2, 3)), np.abs(np.diff(b, axis=1)).mean(axis=(1, 2, 3)),
+                         np.abs(np.diff(b, axis=2)).mean(axis=(1, 2, 3)),
+                         np.abs(np.diff(b, axis=3)).mean(axis=(1, 2, 3))], axis=1)
+
+    test = [1, 4, 6, 9]
+    y_test = exact(volumes[test][..., None])
+
+    def foam(predict):
+        return FoamPVAE(SimpleNamespace(predict_properties=predict), {}, {"test": test}, y_test, y_test,
+                        0.0, {}, {}, loaded=True)
+
+    got = foam(exact).symmetrized_r2(volumes, batch_size=3)
+    assert list(got) == ["n", "k11", "k22", "k33"]
+    assert all(v == pytest.approx(1.0, abs=1e-9) for v in got.values())
+
+    def blind(batch):  # the mean of K22 and K33 for both: the average over turns cannot do better
+        p = exact(batch)
+        p[:, 2:] = p[:, 2:].mean(axis=1, keepdims=True)
+        return p
+
+    got = foam(blind).symmetrized_r2(volumes)
+    want = r2_score(y_test, blind(volumes[test][..., None]))
+    assert got["k22"] == pytest.approx(float(want[2]), abs=1e-6) and got["k22"] < 0.999  # float32 sums
+    with pytest.raises(IndexError):  # the split indexes the images it was drawn from
+        foam(exact).symmetrized_r2(volumes[:5])
