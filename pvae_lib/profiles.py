@@ -464,7 +464,7 @@ DEVIATIONS = (
               "quick: 3,000 samples, labelled exactly in minutes by the 2-D Stokes solver"),
     Deviation("LBM checks of the synthetic labels (3-D LBM runs)", "2,800 LBM-labelled samples (Sec. 4.2, "
               "to train the CNN)", "data.synthetic_lbm_check",
-              "every sample is labelled by the exact duct-flow solver (pvae_lib.stokes2d); the LBM checks the "
+              "every sample is labelled by the exact duct-flow solver (`pvae_lib.stokes2d`); the LBM checks the "
               "labels on a few samples (quick: 4; paper profile: 100 on a GPU)"),
     Deviation("CNN filter width (1.0 = 32-64-128-256)", "1.0 (Sec. 3.1, Fig. 2)", "cnn.width",
               "quick: half the filters (16-32-64-128) for the CPU budget; the paper profile uses the paper's"
@@ -475,7 +475,7 @@ DEVIATIONS = (
     Deviation("CNN learning rate", "1e-5 (Sec. 3.1)", "cnn.learning_rate",
               "quick: peak 2e-3 of a cosine schedule, to converge in 100 CPU epochs"),
     Deviation("CNN training samples", "2,800 (Sec. 4.2)", "cnn.train_samples",
-              "read as the training split: round(train_samples / 0.8) samples are split 80/10/10"),
+              "read as the training split: `round(train_samples / 0.8)` samples are split 80/10/10"),
     Deviation("CNN schedule", "ReduceLROnPlateau + EarlyStopping (Sec. 3.1)", "cnn.schedule",
               "quick: cosine decay over all epochs (reproducible length, no early stop)"),
     Deviation("CNN symmetry augmentation / symmetrised test predictions", "none stated", "cnn.augment, cnn.symmetrize",
@@ -508,14 +508,14 @@ DEVIATIONS = (
               "quick: 4 x 2 only demonstrates the workflow on a CPU; the paper profile runs the paper's "
               "50 x 50 (hours on a GPU)"),
     Deviation("inverse design: optimiser", "SGD (Sec. 4.5)", "design.optimizer",
-              "Adam with the paper's stopping rule; design.optimizer = 'sgd' runs the paper's plain gradient "
+              "Adam with the paper's stopping rule; `design.optimizer = 'sgd'` runs the paper's plain gradient "
               "descent"),
     Deviation("inverse design: starts per target", "100 nearest training samples (Sec. 3.3)", "design.n_starts",
               "quick: 32 starts for the CPU budget"),
     Deviation("inverse design: starts refined by the binarised loop (beyond the paper)", "no such stage",
               "loop_refined_starts()",
               "the paper's loop refines every start in both profiles (quick: computed once and shipped, "
-              "pvae_lib.experiments.paper_loop); the binarised variant refines only the best direct start "
+              "`pvae_lib.experiments.paper_loop`); the binarised variant refines only the best direct start "
               "of each target in quick, for the CPU budget"),
     Deviation("inverse design: step caps (direct / loop)", "none stated (stop: L2 < 1e-5 or 400 steps "
               "without improvement)", "design.max_iterations, design.loop_max_iterations",
@@ -523,7 +523,7 @@ DEVIATIONS = (
     Deviation("latent means in the PCA figures", "all 48,831 (Sec. 4.3)", "design.pca_samples",
               "quick: 3,000 = the whole quick dataset"),
     Deviation("latent means per KDE (Fig. 8)", "all 48,831", "kde_sample_cap()",
-              "latent_kde_curves subsamples to its default max_samples (both profiles) to bound the cost "
+              "`latent_kde_curves` subsamples to its default `max_samples` (both profiles) to bound the cost "
               "of the KDEs"),
     Deviation("foam volumes", "5 μ-CT scans of 1100x1100x300 (Sec. 5.1)", "foam_volumes()",
               "the CT scans are not public; compressed Voronoi foams stand in for them"),
@@ -532,10 +532,10 @@ DEVIATIONS = (
     Deviation("foam sub-volumes", "8,965 (Sec. 5.1)", "foam_subvolume_count()",
               "windows of the generated volumes with the profile's stride, times the strains"),
     Deviation("foam pVAE latent size", "128 (Sec. 5.2 text; Fig. 21 caption says 250)", "foam_latent_dim()",
-              "128 from the text in both profiles (Profile.foam_pvae); quick had 32 until latent 128 measured "
+              "128 from the text in both profiles (`Profile.foam_pvae`); quick had 32 until latent 128 measured "
               "better for 2,240 samples of 32³ (R² n 0.973 -> 0.988, voxel accuracy 0.752 -> 0.821)"),
     Deviation("foam LBM runs in the chapter", "all 8,965 sub-volumes", "data.foam_lbm_samples",
-              "quick: labels are shipped (pvae_lib/data/shipped/foam_quick_properties.csv); other "
+              "quick: labels are shipped (`pvae_lib/data/shipped/foam_quick_properties.csv`); other "
               "profiles label their sub-volumes once, in the microstructures chapter (the pipeline of `pvae "
               "label`, cached for the foam chapter); the chapter recomputes a few"),
     Deviation("foam slerp points (Fig. 27)", "100, all checked with the LBM (Sec. 5.3)", "data.foam_slerp_steps",

@@ -431,11 +431,16 @@ PAGE_FACTS = r"""() => {
     const mml = m.querySelector('mjx-assistive-mml');
     return ((tex && tex.textContent) || (mml && mml.textContent) || m.textContent || '').trim().slice(0, 80);
   });
+  // tables written in the text (not cell outputs, which scroll by design) fit the text column
+  const wideTables = Array.from(document.querySelectorAll('article table'))
+      .filter(t => !t.closest('.cell_output') && visible(t) && t.scrollWidth > t.parentElement.clientWidth + 2)
+      .map(t => `${t.scrollWidth} px > ${t.parentElement.clientWidth} px: ` +
+                (t.querySelector('th, td') || t).textContent.trim().slice(0, 60));
   const widgetErrors = Array.from(document.querySelectorAll('.jupyter-widgets'))
       .filter(w => /Error displaying widget|model not found|Could not create/i.test(w.textContent))
       .map(w => w.textContent.trim().slice(0, 120));
   return {
-    raw, unrendered, merrors, unpadded, cutEquations, widgetErrors,
+    raw, unrendered, merrors, unpadded, cutEquations, widgetErrors, wideTables,
     mathCount: mathElems.length,
     mjx: document.querySelectorAll('mjx-container').length,
     widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
@@ -486,6 +491,8 @@ def test_page_in_browser(site, file):
         problems.append(f"{facts['unpadded']} output table(s) without cell padding")
     problems += [f"equation cut off (wider than its box, no horizontal scroll): {e!r}" for e in facts["cutEquations"]]
     problems += [f"widget error: {w!r}" for w in facts["widgetErrors"]]
+    problems += [f"table in the text wider than the column (its right side is cut off): {t}"
+                 for t in facts["wideTables"]]
     if facts["pageWidth"] > facts["windowWidth"] + 2:
         problems.append(f"page wider than the window: {facts['pageWidth']} px > {facts['windowWidth']} px")
     assert not problems, f"{file}.html:\n  " + "\n  ".join(dict.fromkeys(problems))
