@@ -74,9 +74,11 @@ ACCEPTANCE = [
     # over seeds 2025-2027, 5.9 spreads above the issue's target 0.98 (one orientation: 4.3)
     ("foam_study", "r2_n_symmetrized", ">=", 0.98),
     # learning core at quick scale (targets of the reproducibility issue); their spread over seeds
-    # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins
-    ("cnn_surrogate", "r2_n", ">=", 0.999),
-    ("cnn_surrogate", "r2_k11", ">=", 0.998),
+    # 2025-2027 is in data/seed_spread_quick.json and tests/test_seed_spread.py checks the margins.
+    # CNN at 200 epochs: R² n 0.99987 ± 0.00001, R² K11 0.99865 ± 0.00002; each bound is the highest
+    # round figure five spreads below the mean (the issue's targets were 0.999 and 0.998)
+    ("cnn_surrogate", "r2_n", ">=", 0.9998),
+    ("cnn_surrogate", "r2_k11", ">=", 0.9985),
     # VAE 240 / joint 200 epochs: R² n 0.99907 ± 0.00037, R² K11 0.99319 ± 0.00250 over seeds
     # 2025-2027; each bound is the highest round figure five spreads below the mean (the issue's
     # targets, 0.998 and 0.995, are not: the mean of K11 is below its target)

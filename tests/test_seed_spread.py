@@ -55,7 +55,6 @@ def _bound(name):
 #: figures whose bound is not yet five spreads inside the mean (measured; issue 9 is open for them).
 #: Strict: when the models improve and a figure passes, the entry must go.
 NOT_YET_CLEAR = {
-    "cnn_r2_k11": "0.99852 ± 0.00013 over seeds 2025-2027: 4.0 spreads above the bound 0.998",
     "pvae_voxel_accuracy": "0.9668 ± 0.0127 (seed 2027: 0.9548): 1.3 spreads above the bound 0.95",
     "pvae_porosity_mae": "0.0075 ± 0.0029 (seed 2027: 0.0103): 0.9 spreads below the bound 0.01",
 }
