@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from pvae_lib.binarize import RULES, binarize, expected_porosity, fixed_threshold, otsu
+from pvae_lib.binarize import DECODED_RULE, RULES, binarize, expected_porosity, fixed_threshold, otsu
 
 
 @pytest.fixture
@@ -121,15 +121,20 @@ def test_reconstruction_metrics_binarise_by_the_named_rule():
     rng = np.random.default_rng(3)
     x = rng.random((6, 8, 8, 8)) < 0.8
     blurry = _BlurryDecoder()
-    half = reconstruction_metrics(blurry, x)  # 0.5: every voxel pore
+    half = reconstruction_metrics(blurry, x, rule="threshold")  # 0.5: every voxel pore
     assert half["rule"] == "threshold"
     assert half["voxel_accuracy"] == pytest.approx(x.mean()) == half["all_pore_accuracy"]
     assert half["porosity_mae"] == pytest.approx(np.mean(1 - x.reshape(6, -1).mean(axis=1)))
-    matched = reconstruction_metrics(blurry, x, rule="expected_porosity")
+    # every voxel pore: too much pore, by exactly the solid fraction
+    assert half["porosity_bias"] == pytest.approx(half["porosity_mae"])
+    matched = reconstruction_metrics(blurry, x)  # the default: DECODED_RULE, the expected porosity
+    assert matched["rule"] == DECODED_RULE == "expected_porosity"
     assert matched["voxel_accuracy"] == 1.0 and matched["porosity_mae"] == pytest.approx(0.0, abs=1e-12)
-    assert reconstruction_metrics(blurry, x, threshold=0.6)["voxel_accuracy"] > half["voxel_accuracy"]
-    with pytest.raises(ValueError, match="chooses its own"):
-        reconstruction_metrics(blurry, x, threshold=0.6, rule="expected_porosity")
+    assert matched["porosity_bias"] == pytest.approx(0.0, abs=1e-12)
+    assert (reconstruction_metrics(blurry, x, rule="threshold", threshold=0.6)["voxel_accuracy"]
+            > half["voxel_accuracy"])
+    with pytest.raises(ValueError, match="chooses its own.*rule='threshold'"):
+        reconstruction_metrics(blurry, x, threshold=0.6)
     with pytest.raises(ValueError, match="rule"):
         reconstruction_metrics(blurry, x, rule="median")
 

@@ -115,3 +115,29 @@ def test_distinct_designs():
     keep = distinct_designs(np.stack([a, c, b]), loss=[0.1, 0.2, 0.3], n_designs=3, min_difference=0.02)
     assert keep.tolist() == [0, 2]
     assert distinct_designs(np.stack([a, c, b]), [0.3, 0.2, 0.1], 1).tolist() == [2]
+
+
+def test_binarised_loop_sees_the_design_that_is_built(model):
+    """``loop_binary``'s forward pass binarises by :data:`~pvae_lib.binarize.DECODED_RULE`, image for
+    image as the designs are binarised after the loop (ties, saturated and empty images included),
+    so the loop's prediction is the regressor's prediction for the built design."""
+    import tensorflow as tf
+
+    from pvae_lib.binarize import DECODED_RULE, binarize
+    from pvae_lib.design.inverse import expected_porosity_tf
+
+    rng = np.random.default_rng(7)
+    x = rng.random((40, 12, 12, 1)).astype("float32")
+    x[:10] = np.round(x[:10] * 4) / 4  # many ties
+    x[10:12] = 1.0  # saturated
+    x[12] = 0.0  # empty
+    x[13] = 0.5
+    got = np.asarray(expected_porosity_tf(tf.constant(x)))
+    assert got.shape == x.shape and got.dtype == np.float32
+    np.testing.assert_array_equal(got[..., 0] > 0.5, binarize(x, DECODED_RULE))
+
+    z = rng.normal(size=(16, model.latent_dim)).astype("float32")
+    built = binarize(model.decode(z), DECODED_RULE)[..., None].astype("float32")
+    direct = model.property_scaler.inverse_transform(
+        np.asarray(model.regressor(model.encoder(built, training=False)[0], training=False), np.float64))
+    np.testing.assert_allclose(latent_properties(model, z, mode="loop_binary"), direct, rtol=1e-5, atol=1e-7)

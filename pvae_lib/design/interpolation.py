@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..binarize import DECODED_RULE
+
 __all__ = [
     "slerp",
     "lerp",
@@ -159,14 +161,16 @@ class PathProperties:
         })
 
 
-def path_properties(model, path, cnn=None, exact: bool = True, threshold: float = 0.5,
+def path_properties(model, path, cnn=None, exact: bool = True, rule: str = DECODED_RULE,
                     n_jobs: int = 1, solver=None, progress: bool = False) -> PathProperties:
-    """Decode ``path``, binarise, and measure n and K11 by the CNN surrogate and the exact solver."""
+    """Decode ``path``, binarise (``rule`` of :func:`pvae_lib.binarize.binarize`, default
+    :data:`~pvae_lib.binarize.DECODED_RULE`), and measure n and K11 by the CNN surrogate and the exact
+    solver."""
     from ..binarize import binarize
     from .evaluate import exact_properties, surrogate_properties
 
     path = np.asarray(path)
-    images = binarize(decode_path(model, path), threshold=threshold)
+    images = binarize(decode_path(model, path), rule=rule)
     steps = len(path)
     n_exact = images.reshape(steps, -1).mean(axis=1)
     k_exact = np.full(steps, np.nan)
@@ -229,7 +233,7 @@ class VerifiedWalk:
 
 
 def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "k11", "k22", "k33"), method: str = "slerp",
-                  rule: str = "expected_porosity", exact_label: str = "LBM") -> VerifiedWalk:
+                  rule: str = DECODED_RULE, exact_label: str = "LBM") -> VerifiedWalk:
     """Walk from ``z0`` to ``z1``, decode and binarise every step, and measure it exactly and by the regressor.
 
     Every distinct decoded structure is evaluated once (:class:`~pvae_lib.design.verify.PropertyCache`,
@@ -246,8 +250,8 @@ def verified_walk(model, z0, z1, steps: int, evaluator, names=("n", "k11", "k22"
     names : property names of the evaluator's columns, which are also the regressor's outputs
         (:data:`~pvae_lib.data.properties.PROPERTIES`: ``n`` first, then e.g. ``k11``)
     method : ``"slerp"`` (paper) or ``"lerp"``
-    rule : binarisation rule of :func:`pvae_lib.binarize.binarize` (``"expected_porosity"``
-        keeps each decoded image's expected porosity; ``"threshold"`` cuts at 0.5)
+    rule : binarisation rule of :func:`pvae_lib.binarize.binarize` (default
+        :data:`~pvae_lib.binarize.DECODED_RULE`: each decoded image keeps its expected porosity)
     exact_label : suffix of the solver's columns in the table
 
     Returns

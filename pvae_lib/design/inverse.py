@@ -7,9 +7,10 @@ properties, predicted either
 
 * ``mode="loop"`` (paper Fig. 4): ``regressor(encoder(decoder(z))[z_mean])`` - the decoded
   structure is re-encoded, so the prediction is tied to a structure the decoder can draw; or
-* ``mode="loop_binary"``: the same loop, but the encoder sees the decoded image binarised at
-  0.5 - the structure that is finally built and evaluated - with a straight-through gradient
-  (the threshold is treated as the identity in the backward pass); or
+* ``mode="loop_binary"``: the same loop, but the encoder sees the decoded image binarised by
+  :data:`pvae_lib.binarize.DECODED_RULE` (each image keeps its expected porosity) - the
+  structure that is finally built and evaluated - with a straight-through gradient (the
+  binarisation is treated as the identity in the backward pass); or
 * ``mode="direct"``: ``regressor(z)`` - cheaper, but ``z`` may drift to places whose decoded
   structure does not have the predicted properties.
 
@@ -26,9 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..binarize import DECODED_RULE
+
 __all__ = [
     "PAPER_TARGET_BOX",
     "PAPER_PORE_SIZE",
+    "expected_porosity_tf",
     "target_box",
     "random_targets",
     "validate_targets",
@@ -140,10 +144,35 @@ def _unscale(model, scaled) -> np.ndarray:
 MODES = ("loop", "loop_binary", "direct")
 
 
+def expected_porosity_tf(x):
+    """:func:`pvae_lib.binarize.expected_porosity` in TensorFlow, for the design loop's forward pass.
+
+    ``x`` : (N, ...) pore probabilities (1 = pore). Per image, the ``round(mean(x) * size)`` most
+    probable voxels become 1, the rest 0, ties going to the voxel first in C order; returns a
+    tensor of ``x``'s shape and dtype, equal to the NumPy rule's image for image (tested).
+    """
+    import tensorflow as tf
+
+    n = tf.shape(x)[0]
+    flat = tf.reshape(x, [n, -1])
+    size = tf.shape(flat)[1]
+    # the NumPy rule's count: the mean in float64, times the size, rounded half to even
+    mean = tf.reduce_mean(tf.cast(flat, tf.float64), axis=1)
+    k = tf.cast(tf.math.round(mean * tf.cast(size, tf.float64)), tf.int32)
+    order = tf.argsort(-flat, axis=1, stable=True)  # most probable first, ties in C order
+    rank = tf.argsort(order, axis=1, stable=True)  # each voxel's place in that order
+    pore = tf.cast(rank < k[:, None], x.dtype)
+    return tf.reshape(pore, tf.shape(x))
+
+
+#: the design loop's binarisation, by the name of the NumPy rule it equals
+_BINARIZE_TF = {"expected_porosity": expected_porosity_tf}
+
+
 def _scaled_predictor(model, mode: str):
     if mode not in MODES:
         raise ValueError(f"mode must be 'loop' (decode -> encode -> regress, paper Fig. 4), 'loop_binary' "
-                         f"(the same with the decoded image binarised at 0.5) or 'direct', got {mode!r}")
+                         f"(the same with the decoded image binarised) or 'direct', got {mode!r}")
     enc, dec, reg = model.encoder, model.decoder, model.regressor
 
     def predict(z):
@@ -154,8 +183,9 @@ def _scaled_predictor(model, mode: str):
             import tensorflow as tf
 
             # straight-through estimator: the encoder sees the binarised structure (the design that
-            # is finally evaluated); the gradient flows as if the threshold were the identity
-            x = x + tf.stop_gradient(tf.cast(x > 0.5, x.dtype) - x)
+            # is finally evaluated, binarised by the same rule); the gradient flows as if the
+            # binarisation were the identity
+            x = x + tf.stop_gradient(_BINARIZE_TF[DECODED_RULE](x) - x)
         mu = enc(x, training=False)
         mu = mu[0] if isinstance(mu, (list, tuple)) else mu
         return reg(mu, training=False)

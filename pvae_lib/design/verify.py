@@ -435,7 +435,7 @@ def stack_candidates(direct, *loops):
 
 
 def select_verified(model, targets, z, labels=None, evaluator=None, cache: PropertyCache | None = None,
-                    scaler="model", threshold: float = 0.5, batch_size: int = 1024, rule: str = "threshold",
+                    scaler="model", threshold: float | None = None, batch_size: int = 1024, rule: str | None = None,
                     progress: bool = False) -> VerifiedSelection:
     """For every target, the candidate whose binarised decoded structure has the smallest exact error.
 
@@ -451,16 +451,17 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
     scaler : scaler for :func:`scaled_error`; ``"model"`` (default) = ``model.property_scaler``,
         ``None`` = unscaled properties
     threshold : binarisation threshold of the decoder output (1 = pore), for ``rule="threshold"``
-    rule : how decoded images are binarised (:func:`pvae_lib.binarize.binarize`): ``"threshold"``
-        (the synthetic designs) or ``"expected_porosity"`` (decoded foams)
+    rule : how decoded images are binarised (:func:`pvae_lib.binarize.binarize`); default
+        :data:`pvae_lib.binarize.DECODED_RULE` (each image keeps its expected porosity)
     batch_size : latent vectors per decoder call
 
     Returns
     -------
     VerifiedSelection
     """
-    from ..binarize import binarize
+    from ..binarize import DECODED_RULE, binarize
 
+    rule = DECODED_RULE if rule is None else rule
     t0 = time.perf_counter()
     targets = np.asarray(targets, dtype=np.float64)
     if targets.ndim == 1:
@@ -486,7 +487,7 @@ def select_verified(model, targets, z, labels=None, evaluator=None, cache: Prope
         starts = tqdm(starts, desc="decode candidates", unit="batch")
     for s in starts:
         decoded = model.decode(flat[s:s + batch_size], batch_size=batch_size)
-        parts.append(binarize(decoded, rule=rule, threshold=threshold if rule == "threshold" else None))
+        parts.append(binarize(decoded, rule=rule, threshold=threshold))
     images = np.concatenate(parts, axis=0)
     t_dec = time.perf_counter()
     calls0, solves0 = cache.calls, getattr(cache.evaluator, "solves", 0)

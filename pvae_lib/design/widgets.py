@@ -42,7 +42,7 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
 
     from ..plotting import show_structure
     from .evaluate import exact_properties, surrogate_properties
-    from ..binarize import binarize
+    from ..binarize import DECODED_RULE, binarize
     from .interpolation import decode_path, interpolation_path
 
     images = np.asarray(images)
@@ -64,7 +64,7 @@ def latent_explorer(model, images, properties, cnn=None, start: int = 0, end: in
 
     def _draw(*_):
         path = _path(start_w.value, end_w.value, method_w.value)
-        img = binarize(decode_path(model, path[t_w.value:t_w.value + 1]))[0]
+        img = binarize(decode_path(model, path[t_w.value:t_w.value + 1]), DECODED_RULE)[0]
         lines = [f"step {t_w.value}/{steps - 1}", f"n (image) = {img.mean():.3f}"]
         if exact:
             lines.append(f"K11 exact = {exact_properties(img[None], progress=False)['k11'][0]:.4f}")

@@ -109,7 +109,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
         :func:`~pvae_lib.design.verify.exact_evaluator` for the model's names and image
         dimension: duct flow for 2-D patterns, the LBM for 3-D samples)
     rule : binarisation of the decoded candidates (:func:`pvae_lib.binarize.binarize`; default
-        ``"threshold"`` for 2-D patterns, ``"expected_porosity"`` for 3-D samples, as the foam study)
+        :data:`pvae_lib.binarize.DECODED_RULE`, each image keeping its expected porosity)
 
     Returns
     -------
@@ -125,7 +125,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     """
     from pvae_lib.profiles import get_profile
 
-    from ..binarize import binarize
+    from ..binarize import DECODED_RULE, binarize
     from ..design.inverse import (check_target, distinct_designs, initial_guesses, optimize_latent, property_names,
                                   validate_targets)
     from ..design.verify import PropertyCache, exact_evaluator, scaled_error
@@ -147,7 +147,7 @@ def design_target(model, target, train_images=None, train_properties=None, profi
         raise ValueError(f"the training properties must be (N, {len(names)}) for the model's {names}, "
                          f"got shape {props.shape}")
     evaluator = exact_evaluator(names, ndim) if evaluator is None else evaluator
-    rule = ("threshold" if ndim == 2 else "expected_porosity") if rule is None else rule
+    rule = DECODED_RULE if rule is None else rule
     check = check_target(target[0], train_properties=props, scaler=model.property_scaler, names=names)
     if check.status == "out_of_range" and not force:
         raise ValueError(f"{check.message}; pass --force to design "
@@ -177,8 +177,8 @@ def design_target(model, target, train_images=None, train_properties=None, profi
     rows = np.repeat(target, len(z0), axis=0)
     direct = optimize_latent(model, z0, rows, mode="direct", optimizer=ds.optimizer, learning_rate=ds.learning_rate,
                              max_iterations=iterations)
-    # the loop stage: binarised at 0.5 for 2-D patterns (beyond the paper); the paper's loop (Fig. 4) for 3-D
-    # samples, whose blurry decodings a fixed threshold does not binarise well (the foam study's choice)
+    # the loop stage: binarised (DECODED_RULE) for 2-D patterns (beyond the paper); the paper's loop (Fig. 4)
+    # for 3-D samples (the foam study's choice)
     loop_mode = "loop_binary" if ndim == 2 else "loop"
     loop = optimize_latent(model, direct.z, rows, mode=loop_mode, optimizer=ds.optimizer,
                            max_iterations=loop_iterations,

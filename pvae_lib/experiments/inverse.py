@@ -10,8 +10,9 @@
    starts of each target on the same loop with the decoded image binarised by a straight-through
    estimator (quick: the best one, for the CPU budget). A loop stage's design is its start with
    the lowest loop loss.
-5. Designs = decoded, binarised (0.5) best latent vectors of both stages; their n and K11 by the
-   CNN surrogate (paper protocol) and by the exact solver (porosity + duct flow).
+5. Designs = decoded, binarised (:data:`~pvae_lib.binarize.DECODED_RULE`) best latent vectors of both
+   stages; their n and K11 by the CNN surrogate (paper protocol) and by the exact solver
+   (porosity + duct flow).
 6. Feasibility of every target (:func:`~pvae_lib.design.evaluate.feasible_mask`) and R² for all,
    feasible and infeasible targets.
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..binarize import binarize
+from ..binarize import DECODED_RULE, binarize
 from ..design.evaluate import evaluate_designs, feasible_mask, nearest_feasible, r2_scores
 from ..design.inverse import (InverseResult, OptimizationResult, initial_guesses, inverse_design, optimize_latent,
                               latent_properties, random_targets, target_box)
@@ -148,10 +149,10 @@ def run_inverse_study(model, images, properties, cnn=None, profile=None, n_targe
         seconds[mode] = res.seconds
     first = next(iter(loops), None)
     seconds["optimisation"] = (t_direct - t0) + (seconds[first] if first else 0.0)
-    designs = {"direct": binarize(model.decode(direct.best_z()))}
+    designs = {"direct": binarize(model.decode(direct.best_z()), DECODED_RULE)}
     reg = {"direct": direct.best_predicted()}
     for mode, res in loops.items():
-        designs[mode] = binarize(model.decode(res.z))
+        designs[mode] = binarize(model.decode(res.z), DECODED_RULE)
         reg[mode] = latent_properties(model, res.z, mode=mode)
     feasible = feasible_mask(targets, properties, method=feasibility)
     t_ex = time.perf_counter()
@@ -364,7 +365,7 @@ class LoopDesigns:
 
 
 def loop_and_verify(model, targets, train_latent, train_properties, evaluator, n_starts: int, profile=None,
-                    rule: str = "expected_porosity") -> LoopDesigns:
+                    rule: str = DECODED_RULE) -> LoopDesigns:
     """The paper's loop (decode, re-encode, regress; Fig. 4) from the ``n_starts`` nearest training samples
     of every target, then every candidate checked by an exact evaluator and the best verified one kept.
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..binarize import DECODED_RULE
 from ..cache import is_current, key_digest
 from ..fileio import atomic_path, write_json_atomic
 
@@ -106,9 +107,11 @@ def _digest(*arrays) -> str:
 
 
 def _settings(ds) -> dict:
+    # the designs' binarisation is part of the key: it decides their exact properties
     return {"mode": "loop", "optimizer": ds.optimizer, "learning_rate": float(ds.loop_learning_rate),
             "tol": float(ds.tol), "patience": int(min(ds.patience, ds.loop_max_iterations)),
-            "max_iterations": int(ds.loop_max_iterations), "batch_size": int(ds.batch_size)}
+            "max_iterations": int(ds.loop_max_iterations), "batch_size": int(ds.batch_size),
+            "rule": DECODED_RULE}
 
 
 def paper_loop_key(model, start_z, targets, design, starts: dict | None = None) -> dict:
@@ -159,7 +162,8 @@ VERIFY_BATCH = 1024
 def _verify(model, targets, z, evaluator=None):
     from ..design.verify import PropertyCache, select_verified
 
-    return select_verified(model, targets, z, cache=PropertyCache(evaluator), batch_size=VERIFY_BATCH)
+    return select_verified(model, targets, z, cache=PropertyCache(evaluator), batch_size=VERIFY_BATCH,
+                           rule=DECODED_RULE)
 
 
 def run_paper_loop(model, start_z, targets, design, evaluator=None, progress: bool = False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..binarize import RULES, binarize
+from ..binarize import DECODED_RULE, RULES, binarize
 from ..plotting import BOOK_WIDTH, show_structure
 from .metrics import r2_score, voxel_accuracy
 
@@ -20,7 +20,7 @@ _CURVES = {"loss": "training", "val_loss": "validation", "recon": "reconstructio
 _LABELS = {"n": r"$n^F$", "k11": r"$K^S_{11}$ [l.u.]", "k22": r"$K^S_{22}$ [l.u.]", "k33": r"$K^S_{33}$ [l.u.]"}
 
 
-def reconstruction_metrics(model, images, threshold: float | None = None, rule: str = "threshold") -> dict:
+def reconstruction_metrics(model, images, threshold: float | None = None, rule: str = DECODED_RULE) -> dict:
     """Voxel accuracy and porosity error of binarised mean reconstructions ``decode(encode_mean(x))``.
 
     Parameters
@@ -31,10 +31,9 @@ def reconstruction_metrics(model, images, threshold: float | None = None, rule: 
         Binary test images (``True``/1 = pore), ``(N, ...)``.
     threshold : float, optional
         The level of rule ``"threshold"`` (default 0.5); the other rules choose their own.
-    rule : {"threshold", "otsu", "expected_porosity"}
-        How the decoder's pore probabilities become pore images (:func:`pvae_lib.binarize.binarize`):
-        ``"threshold"`` for the 2-D pVAE, ``"expected_porosity"`` for the foams, whose blurry
-        decodings put every voxel above 0.5.
+    rule : {"expected_porosity", "threshold", "otsu"}
+        How the decoder's pore probabilities become pore images (:func:`pvae_lib.binarize.binarize`);
+        default :data:`pvae_lib.binarize.DECODED_RULE`, the rule of every decoded design.
 
     Returns
     -------
@@ -51,7 +50,7 @@ def reconstruction_metrics(model, images, threshold: float | None = None, rule: 
     return score_reconstructions(x, model.decode(model.encode_mean(x)), threshold=threshold, rule=rule)
 
 
-def score_reconstructions(images, probabilities, threshold: float | None = None, rule: str = "threshold") -> dict:
+def score_reconstructions(images, probabilities, threshold: float | None = None, rule: str = DECODED_RULE) -> dict:
     """Voxel accuracy and porosity error of decoded pore probabilities, binarised by ``rule``.
 
     Parameters
@@ -67,8 +66,9 @@ def score_reconstructions(images, probabilities, threshold: float | None = None,
     Returns
     -------
     dict
-        ``voxel_accuracy`` (fraction of voxels equal to the input), ``porosity_mae`` and
-        ``porosity_r2`` (of the porosity :math:`n^F` counted on the binarised images),
+        ``voxel_accuracy`` (fraction of voxels equal to the input), ``porosity_mae``,
+        ``porosity_bias`` (the mean signed error: below 0, the binarised images have too little
+        pore) and ``porosity_r2`` (of the porosity :math:`n^F` counted on the binarised images),
         ``all_pore_accuracy`` (the voxel accuracy of calling every voxel pore: the score a
         decoder must beat) and ``rule``.
     """
@@ -84,6 +84,7 @@ def score_reconstructions(images, probabilities, threshold: float | None = None,
     n_true, n_rec = x.mean(axis=axes), rec.mean(axis=axes)
     return {"voxel_accuracy": accuracy,
             "porosity_mae": float(np.mean(np.abs(n_rec - n_true))),
+            "porosity_bias": float(np.mean(n_rec - n_true)),
             "porosity_r2": float(r2_score(n_true, n_rec)[0]),
             "all_pore_accuracy": float(x.mean()),
             "rule": rule}
@@ -93,7 +94,8 @@ def _check_rule(rule: str, threshold) -> None:
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     if rule != "threshold" and threshold is not None:
-        raise ValueError(f"threshold is the level of rule 'threshold'; rule {rule!r} chooses its own")
+        raise ValueError(f"threshold is the level of rule 'threshold'; rule {rule!r} chooses its own "
+                         f"(for a fixed level pass rule='threshold', threshold={threshold!r})")
 
 
 def _axes(n, ncols=None, panel=(3.6, 3.3), max_width: float = BOOK_WIDTH):
