@@ -90,7 +90,10 @@ ACCEPTANCE = [
     ("pvae", "r2_n_symmetrized", ">=", 0.998),
     ("pvae", "r2_k11_symmetrized", ">=", 0.985),
     ("pvae", "voxel_accuracy", ">=", 0.95),
-    ("pvae", "porosity_mae", "<", 0.01),
+    # binarised by DECODED_RULE (each image keeps its expected porosity): porosity MAE 0.00437 ±
+    # 0.00082 over seeds 2025-2027 (at 0.5: 0.0075 ± 0.0029); the bound is the lowest round figure
+    # five spreads above the mean (the target was 0.01)
+    ("pvae", "porosity_mae", "<", 0.009),
     # inverse design: designs the exact physics confirms, on the feasible targets (verified
     # selection + exact refinement; the targets)
     ("inverse_design", "r2_k11_refined_feasible", ">=", 0.99),

@@ -75,7 +75,7 @@ def _analytic(images):
 
 
 def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
-    from pvae_lib.binarize import binarize
+    from pvae_lib.binarize import DECODED_RULE, binarize
 
     rng = np.random.default_rng(1)
     T, C = 6, 5
@@ -84,7 +84,7 @@ def test_select_verified_picks_the_best_and_counts_duplicates(tiny):
     z[2, 4] = z[1, 1]  # a duplicate across targets
     targets = rng.uniform(0.2, 0.6, size=(T, 2))
     sel = select_verified(tiny, targets, z, evaluator=_analytic, scaler=None, batch_size=7)
-    images = binarize(tiny.decode(z.reshape(T * C, 3)))
+    images = binarize(tiny.decode(z.reshape(T * C, 3)), DECODED_RULE)  # the default rule
     distinct = len(np.unique(np.packbits(images.reshape(T * C, -1), axis=1), axis=0))
     assert sel.counts["candidates"] == T * C and sel.counts["distinct"] == distinct
     assert sel.counts["solver_calls"] == distinct < T * C
