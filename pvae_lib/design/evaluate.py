@@ -1,6 +1,6 @@
 """Properties of designed structures and how well they meet their targets (paper Figs. 16-17).
 
-Two ways to measure a design (decoded and binarised at 0.5):
+Two ways to measure a design (decoded and binarised by :data:`pvae_lib.binarize.DECODED_RULE`):
 
 * the CNN surrogate (paper Section 3.1) - the paper's protocol;
 * the exact physics: porosity counted on the image (paper Eq. 1) and K11 from the duct-flow
