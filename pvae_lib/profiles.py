@@ -459,10 +459,11 @@ def loop_refined_starts(profile: Profile) -> str:
 
 
 def decoded_rule(profile: Profile) -> str:  # noqa: ARG001 - the same in every profile
-    """How decoded images become structures (:data:`pvae_lib.binarize.DECODED_RULE`)."""
+    """How decoded images become structures (:data:`pvae_lib.binarize.DECODED_RULE`), in words that
+    wrap in a table cell (``"expected porosity"``)."""
     from .binarize import DECODED_RULE
 
-    return DECODED_RULE
+    return DECODED_RULE.replace("_", " ")
 
 
 #: Every setting where the ``paper`` or ``quick`` profile differs from the paper (or the paper is silent).
