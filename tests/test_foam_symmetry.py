@@ -109,8 +109,7 @@ def test_foam_pvae_symmetrized_r2_scores_the_test_split_against_its_labels():
     y_test = exact(volumes[test][..., None])
 
     def foam(predict):
-        r2 = dict.fromkeys(("n", "k11", "k22", "k33"), 0.0)  # the names the model regresses, in its order
-        return FoamPVAE(SimpleNamespace(predict_properties=predict), r2, {"test": test}, y_test, y_test,
+        return FoamPVAE(SimpleNamespace(predict_properties=predict), {}, {"test": test}, y_test, y_test,
                         0.0, {}, {}, loaded=True)
 
     got = foam(exact).symmetrized_r2(volumes, batch_size=3)

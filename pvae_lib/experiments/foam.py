@@ -67,18 +67,16 @@ class FoamPVAE:
         Returns
         -------
         dict
-            ``{name: R²}`` (dimensionless) for the properties the model regresses (the names of
-            ``self.r2``, in its order; K22 and K33 are swapped back when both are among them), on
-            ``self.split["test"]`` against ``self.y_test``.
+            ``{name: R²}`` for n, K11, K22, K33 (dimensionless), on ``self.split["test"]``
+            against ``self.y_test``.
         """
         from ..models.inputs import lateral_swap, symmetric_properties
         from ..models.metrics import r2_score
 
-        names = tuple(self.r2)
         x = np.asarray(images)[np.asarray(self.split["test"])]
         pred = symmetric_properties(self.model.predict_properties, x, batch_size=batch_size,
-                                    swap=lateral_swap(names))
-        return {p: float(v) for p, v in zip(names, r2_score(self.y_test, pred))}
+                                    swap=lateral_swap(VOLUME_PROPERTIES))
+        return {p: float(v) for p, v in zip(VOLUME_PROPERTIES, r2_score(self.y_test, pred))}
 
 
 def load_foam_training_data(profile=None, progress: bool = False):
