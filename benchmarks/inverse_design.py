@@ -68,6 +68,7 @@ def figures_for_seed(profile, seed: int, n_targets: int | None, data, model, loo
     for name, (protocol, column, _) in FIGURES.items():
         row[name] = float(table.loc[protocol, ("feasible targets", column)])
     row["refine_solver_calls"] = int(checked.refined.solver_calls.sum())
+    row["refine_kept_input_feasible"] = int(checked.refined.kept_input[study.feasible].sum())
     row["seconds_pipeline"] = float(checked.seconds["pipeline"])
     row["seconds_total"] = time.perf_counter() - t0
     return row, table

@@ -55,9 +55,12 @@ def test_refinement_never_worsens_and_stays_in_the_family():
     cache = PropertyCache(ComponentDuctFlow())
     res = refine_designs(starts, targets, SCALER, PORE, cache=cache, max_calls=120, moves_per_round=8,
                          n_squares=(3, 9), rng=0)
-    assert np.all(res.error <= res.error_snapped)
-    assert res.error.mean() < res.error_snapped.mean()
-    _assert_in_family(res.images, res.corners, (3, 9))
+    assert np.all(res.error_family <= res.error_snapped)
+    assert res.error_family.mean() < res.error_snapped.mean()
+    assert np.all(res.error <= np.minimum(res.error_family, res.error_input))  # never worse than given
+    _assert_in_family([image_from_squares(c, (SIZE, SIZE), PORE) for c in res.corners], res.corners, (3, 9))
+    _assert_in_family(res.images[~res.kept_input], [c for c, k in zip(res.corners, res.kept_input) if not k], (3, 9))
+    assert not res.kept_input[1:].any()  # family members: the search starts from them
     np.testing.assert_allclose(res.properties, ComponentDuctFlow()(res.images))  # verified, not predicted
     np.testing.assert_allclose(res.error, scaled_error(res.properties, targets, SCALER))
     assert np.all(res.solver_calls <= 120) and res.solver_calls.sum() <= cache.calls
@@ -104,3 +107,21 @@ def test_tolerance_is_measured_from_the_whole_pore_floor():
     # with tol = 0 the floor is never beaten, so the whole budget is spent (or a local optimum reached)
     res0 = refine_designs(start, half_off, SCALER, PORE, max_calls=20, tol=0.0, n_squares=(3, 9), rng=0)
     assert res0.stop[0] in ("budget", "local_optimum") and res0.error[0] == pytest.approx(want[0])
+
+
+def test_refinement_keeps_an_input_between_two_porosity_levels():
+    """A design half a pore off every porosity level meets its own properties better than any family member."""
+    start = generate_synthetic(1, SIZE, PORE, 3, 9, rng=7)
+    rows = np.flatnonzero(start[0].any(axis=1))
+    between = start.copy()
+    between[0, rows[0]] &= np.arange(SIZE) % 2 == 0  # every other pixel of one pore row: not whole pores
+    target = ComponentDuctFlow()(between)  # the input meets its target exactly
+    assert (target[0, 0] * SIZE**2 / PORE**2) % 1 > 0  # between two whole-pore levels
+    res = refine_designs(between, target, SCALER, PORE, max_calls=40, n_squares=(2, 9), rng=0)
+    assert res.kept_input[0] and res.error[0] == 0.0 < res.error_family[0]
+    np.testing.assert_array_equal(res.images, between)
+    np.testing.assert_array_equal(res.properties, target)
+    assert res.summary()["kept_input"] == 1
+    fam = refine_designs(between, target, SCALER, PORE, max_calls=40, n_squares=(2, 9), rng=0, keep_input=False)
+    assert not fam.kept_input[0] and fam.error[0] == res.error_family[0] > 0
+    _assert_in_family(fam.images, fam.corners, (2, 9))

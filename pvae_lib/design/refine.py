@@ -31,9 +31,14 @@ inside the image, sharing edges at most, never intersecting; porosity
    used ``max_calls`` evaluations, or when its error is within ``tol`` of the floor that
    whole-pore porosities allow.
 
-The search never accepts a worse design, so the final error is at most that of the snapped
-start; it can be larger than the error of the (out-of-family) input when snapping costs more
-than the search recovers - both are reported.
+The search never accepts a worse design, so the family design it ends with is at most as far
+off as the snapped start. It can still be further off than the (out-of-family) input: the
+family's porosity comes in whole pores (steps of ``pore_size² / image_size²``), so a target
+between two levels is met only up to the nearer level, and snapping can cost more than the
+search recovers. With ``keep_input=True`` (the default) such a target keeps its input design -
+a structure the solver has measured, only not a union of squares - so refinement never
+returns a worse design than it was given (:attr:`RefineResult.kept_input`; the family design
+is still in :attr:`RefineResult.corners` and :attr:`RefineResult.error_family`).
 """
 from __future__ import annotations
 
@@ -193,10 +198,15 @@ class RefineResult:
     Attributes
     ----------
     targets : (T, P) targets, physical units (porosity [-], K11 [l.u.²])
-    images : (T, H, W) bool refined designs (unions of the squares below)
-    corners : list of T arrays (K_t, 2): top-left corners of the square pores
+    images : (T, H, W) bool refined designs: the union of the squares below, or the input design
+        where :attr:`kept_input`
+    corners : list of T arrays (K_t, 2): top-left corners of the square pores of the best design
+        the search found in the family (``image_from_squares(corners[t], ...)``)
     properties : (T, P) verified properties of the refined designs
-    error : (T,) their verified scaled error
+    error : (T,) their verified scaled error (``min(error_family, error_input)`` when the input is kept)
+    error_family : (T,) verified error of the search's family design
+    kept_input : (T,) bool, the input design was returned because it is closer to the target than
+        the best family design (``keep_input=True``)
     error_input : (T,) verified error of the input designs (before snapping)
     error_snapped : (T,) verified error right after snapping (the start of the search)
     error_floor : (T,) smallest error the family allows (nearest whole-pore porosity, other
@@ -213,6 +223,8 @@ class RefineResult:
     corners: list
     properties: np.ndarray
     error: np.ndarray
+    error_family: np.ndarray
+    kept_input: np.ndarray
     error_input: np.ndarray
     error_snapped: np.ndarray
     error_floor: np.ndarray
@@ -227,7 +239,9 @@ class RefineResult:
         stops, counts = np.unique(self.stop, return_counts=True)
         return {"targets": len(self.targets), "median_error_input": float(np.median(self.error_input)),
                 "median_error_snapped": float(np.median(self.error_snapped)),
-                "median_error": float(np.median(self.error)), "solver_calls": int(self.solver_calls.sum()),
+                "median_error_family": float(np.median(self.error_family)),
+                "median_error": float(np.median(self.error)), "kept_input": int(self.kept_input.sum()),
+                "solver_calls": int(self.solver_calls.sum()),
                 "mean_abs_porosity_snap": float(np.abs(self.porosity_snap).mean()), "rounds": self.rounds,
                 **{f"stopped_{k}": int(v) for k, v in zip(stops, counts)},
                 "seconds": round(self.seconds.get("total", 0.0), 2)}
@@ -235,7 +249,8 @@ class RefineResult:
 
 def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cache: PropertyCache | None = None,
                    max_calls: int = 200, moves_per_round: int = 16, max_rounds: int = 1000, tol: float = 0.0,
-                   n_squares=(1, None), min_fill: float = 0.5, rng=None, progress: bool = False) -> RefineResult:
+                   n_squares=(1, None), min_fill: float = 0.5, keep_input: bool = True, rng=None,
+                   progress: bool = False) -> RefineResult:
     """Refine binarised designs by exact local search over their square pores (module docstring).
 
     Parameters
@@ -258,6 +273,8 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     n_squares : ``(min, max)`` pore count of a design (the generator's ``min_pores, max_pores``);
         ``None`` = no bound (max: as many as fit)
     min_fill : snapping threshold (:func:`squares_from_image`)
+    keep_input : return a target's input design where its verified error is lower than that of the
+        best family design (module docstring); ``False`` = always the family design
     rng : ``numpy.random.Generator`` or seed for the move order
     progress : show a tqdm bar over rounds
 
@@ -367,10 +384,13 @@ def refine_designs(images, targets, scaler, pore_size: int, evaluator=None, cach
     if bar is not None:
         bar.close()
     stop[stop == ""] = "max_rounds"
+    err_family = err.copy()
+    kept = (err_in < err_family) if keep_input else np.zeros(T, dtype=bool)
+    current[kept], props[kept], err[kept] = images[kept], props_in[kept], err_in[kept]
     t_end = time.perf_counter()
     seconds = {"snap": t_snap - t0, "search": t_end - t_snap, "evaluate": t_eval, "total": t_end - t0,
                "solver_calls_total": cache.calls - calls_before}
-    return RefineResult(targets, current, corners, props, err, err_in, err_snap, floor,
+    return RefineResult(targets, current, corners, props, err, err_family, kept, err_in, err_snap, floor,
                         por_snap, calls, accepted,
                         stop.astype(str), rounds, seconds)
 
