@@ -30,7 +30,8 @@ the book folder named by ``PVAE_BOOK_DIR``); the pages are the root and chapters
    ``.math`` element, no MathJax errors (``mjx-merror``) and no raw ``$$``, ``\\(``, ``\\[`` or
    ``$...$`` left in visible text; every saved ipywidget view must render; tables in outputs
    must have cell padding; math wider than its box must sit in a horizontally scrollable box
-   (``overflow-x: auto``), not be cut off; the page must not be wider than the window. A full-page screenshot goes to
+   (``overflow-x: auto``), not be cut off; tables, in the text and in cell outputs, must fit
+   their column; the page must not be wider than the window. A full-page screenshot goes to
    ``_build/screenshots/<page>.png``.
 4. **kernel-free sliders** (``test_jshtml_slider_changes_frame``; slerp path, inverse designs):
    moving the ``to_jshtml`` slider (range input, then the "Next frame" button) changes the shown
@@ -436,11 +437,18 @@ PAGE_FACTS = r"""() => {
       .filter(t => !t.closest('.cell_output') && visible(t) && t.scrollWidth > t.parentElement.clientWidth + 2)
       .map(t => `${t.scrollWidth} px > ${t.parentElement.clientWidth} px: ` +
                 (t.querySelector('th, td') || t).textContent.trim().slice(0, 60));
+  // tables in cell outputs (pandas) fit their output too: their column names wrap (custom.css),
+  // and a reader should not have to scroll sideways to see a table's last columns
+  const wideOutputTables = Array.from(document.querySelectorAll('article .cell_output table'))
+      .filter(t => visible(t) && t.scrollWidth > t.closest('.cell_output').clientWidth + 2)
+      .map(t => `${t.scrollWidth} px > ${t.closest('.cell_output').clientWidth} px: ` +
+                Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim()).filter(Boolean)
+                  .join(' | ').slice(0, 80));
   const widgetErrors = Array.from(document.querySelectorAll('.jupyter-widgets'))
       .filter(w => /Error displaying widget|model not found|Could not create/i.test(w.textContent))
       .map(w => w.textContent.trim().slice(0, 120));
   return {
-    raw, unrendered, merrors, unpadded, cutEquations, widgetErrors, wideTables,
+    raw, unrendered, merrors, unpadded, cutEquations, widgetErrors, wideTables, wideOutputTables,
     mathCount: mathElems.length,
     mjx: document.querySelectorAll('mjx-container').length,
     widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
@@ -493,6 +501,8 @@ def test_page_in_browser(site, file):
     problems += [f"widget error: {w!r}" for w in facts["widgetErrors"]]
     problems += [f"table in the text wider than the column (its right side is cut off): {t}"
                  for t in facts["wideTables"]]
+    problems += [f"output table wider than its cell (the reader must scroll sideways; shorter column names "
+                 f"or fewer columns per table): {t}" for t in facts["wideOutputTables"]]
     if facts["pageWidth"] > facts["windowWidth"] + 2:
         problems.append(f"page wider than the window: {facts['pageWidth']} px > {facts['windowWidth']} px")
     assert not problems, f"{file}.html:\n  " + "\n  ".join(dict.fromkeys(problems))
