@@ -45,7 +45,7 @@ REMOVE_CELL = re.compile(r"(?P<head>^```\{code-cell\}[^\n]*\n:tags: \[remove-cel
 #: frontend needs its own ipywidgets. Every other dependency of pyproject.toml is in the
 #: cell's ``extras`` (pip skips those Colab already has). tests/test_colab.py runs a chapter
 #: in a virtual environment of exactly these distributions (and their requirements).
-COLAB_PROVIDES = ("tensorflow", "keras", "ipywidgets", "numpy", "scipy", "matplotlib", "seaborn", "pandas")
+COLAB_PROVIDES = ("tensorflow", "keras", "ipywidgets", "numpy", "scipy", "matplotlib", "seaborn", "pandas", "jinja2")
 #: Environment variable the install cell reads for another source of the package (a wheel).
 INSTALL_OVERRIDE = "PVAE_INSTALL"
 

@@ -285,3 +285,20 @@ def test_paper_loop_rerun_benchmark_refuses_bad_input():
     assert r.returncode == 2 and "--profile" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, str(script), "--only", "nosuch"], capture_output=True, text=True)
     assert r.returncode == 2 and "--only" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_show_protocols_writes_each_metric_in_its_own_format():
+    from pvae_lib.experiments.inverse import protocol_table, show_protocols
+
+    targets = np.array([[0.2, 0.01], [0.3, 0.02], [0.4, 0.04]])
+    achieved = {"a": targets * [1.0, 1.1], "b": targets}
+    feasible = np.array([True, True, False])
+    table = protocol_table(targets, achieved, feasible, novelty={"a": np.array([0, 33, 40]), "b": np.zeros(3)})
+    shown = show_protocols(table, "all targets")
+    html = shown.to_html()
+    assert list(shown.data.columns) == ["a", "b"] and shown.data.index.name == "all targets"
+    assert ">33<" in html and "33.0000" not in html  # whole pixels
+    assert ">33%<" in html and ">100%<" in html  # shares of copies
+    assert ">0.1000<" in html  # median |K/K*-1| of protocol a: four decimals
+    with pytest.raises(ValueError, match="subset"):
+        show_protocols(protocol_table(targets, achieved, np.array([True, False, False])), "feasible targets")

@@ -35,7 +35,7 @@ from ..design.inverse import (InverseResult, OptimizationResult, initial_guesses
                               latent_properties, random_targets, target_box)
 
 __all__ = ["InverseStudy", "run_inverse_study", "r2_table", "VerifiedStudy", "verify_and_refine",
-           "protocol_table", "LoopDesigns", "loop_and_verify"]
+           "protocol_table", "show_protocols", "LoopDesigns", "loop_and_verify"]
 
 
 @dataclass
@@ -321,6 +321,33 @@ def protocol_table(targets, achieved: dict, feasible, novelty: dict | None = Non
     table = pd.DataFrame(rows).T
     table.columns = pd.MultiIndex.from_tuples(table.columns)
     return table
+
+
+#: how :func:`show_protocols` writes each metric of :func:`protocol_table`
+_PROTOCOL_FORMATS = {"R² n": "{:.4f}", "R² K11": "{:.4f}", "median |K/K*-1|": "{:.4f}",
+                     "copies of training": "{:.0%}", "median px to training": "{:.0f}"}
+
+
+def show_protocols(table, subset: str = "feasible targets"):
+    """One subset of a :func:`protocol_table` for reading: metrics as rows, protocols as columns.
+
+    R² and the median relative error with four decimals, the share of copies in percent, the
+    pixel distance in whole pixels (a pandas ``Styler``; its ``.data`` is the numbers).
+
+    Parameters
+    ----------
+    table : DataFrame from :func:`protocol_table`
+    subset : ``"feasible targets"`` or ``"all targets"``
+    """
+    if subset not in table.columns.get_level_values(0):
+        raise ValueError(f"no {subset!r} in the table (subsets: {sorted(set(table.columns.get_level_values(0)))}); "
+                         "a subset needs at least two targets")
+    shown = table[subset].T.rename_axis(subset)
+    styler = shown.style
+    for metric, fmt in _PROTOCOL_FORMATS.items():
+        if metric in shown.index:
+            styler = styler.format(fmt, subset=([metric], slice(None)))
+    return styler
 
 
 @dataclass
