@@ -110,7 +110,7 @@ def test_tolerance_is_measured_from_the_whole_pore_floor():
 
 
 def test_refinement_keeps_an_input_between_two_porosity_levels():
-    """A design half a pore off every porosity level meets its own properties better than any family member."""
+    """A design between two whole-pore porosity levels meets its own properties better than any family member."""
     start = generate_synthetic(1, SIZE, PORE, 3, 9, rng=7)
     rows = np.flatnonzero(start[0].any(axis=1))
     between = start.copy()
