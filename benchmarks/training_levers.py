@@ -3,6 +3,7 @@
     python benchmarks/training_levers.py pvae --seed 2027 --set epochs_joint=200
     python benchmarks/training_levers.py cnn --seed 2025 --set epochs=200 width=0.75
     python benchmarks/training_levers.py pvae --continue-joint 80 --set lam=3e5
+    python benchmarks/training_levers.py vae --seed 2027 --set epochs_vae=60 learning_rate=1e-3
     python benchmarks/training_levers.py foam --samples 512 --set latent_dim=128 epochs_vae=30
 
 Trains with the profile's section (``Profile.cnn``, ``Profile.pvae``, or for ``foam`` the foam
@@ -19,10 +20,20 @@ reports them, and the voxel accuracy on as many training samples: a decoder that
 training data lacks capacity, one that fits them but not the test set lacks data). The foam pVAE
 trains with oneDNN on, as in the foam chapter (``PVAE_ONEDNN=1``).
 
+``vae`` trains stage 1 alone (the plain VAE of ``Profile.pvae``, no regressor) and reports its
+reconstructions of the test split and of as many training images (voxel accuracy, porosity
+error), with its last-epoch training and validation reconstruction losses: the reconstruction
+figures are set by this stage (the joint stage moves them by little), so it is the cheap probe of a
+lever on them, and a short ``epochs_vae`` probes a lever on how fast the VAE learns.
+
 ``--continue-joint N`` is the cheap probe: it takes the book's pVAE (shipped or cached, as the
 chapter does) and runs N more epochs of stage 3 (joint training) with the changed settings,
 instead of training all three stages again. It tells whether a longer or differently weighted
 joint stage helps; the from-scratch run is what a new profile must be measured with.
+
+``--out FILE`` also appends the row (with the command line, the library version and the
+runtime: threads, CPU kernels) to the JSON table ``FILE`` (created if missing; written
+atomically under a lock, so runs side by side lose no row).
 
 The thread count follows :mod:`pvae_lib.runtime` (``PVAE_THREADS``); figures trained with
 another thread count than the CI machine's 2 differ in the last digits.
@@ -64,7 +75,7 @@ def parse_settings(section, items) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=("cnn", "pvae", "foam"))
+    parser.add_argument("model", choices=("cnn", "pvae", "vae", "foam"))
     parser.add_argument("--profile", default=None, help="quick or paper (default: $PVAE_PROFILE or quick)")
     parser.add_argument("--seed", type=int, default=None, help="data and training seed (default: the profile's)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
@@ -73,7 +84,11 @@ def main(argv=None) -> int:
                         help="pVAE only: N more joint epochs on the book's pVAE instead of training from scratch")
     parser.add_argument("--samples", type=int, default=0, metavar="N",
                         help="foam only: train on N of the profile's labelled sub-volumes (default: all)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="also append the result row to this JSON table (created if missing)")
     args = parser.parse_args(argv)
+    if args.out is not None and not Path(args.out).resolve().parent.is_dir():
+        parser.error(f"--out {args.out}: its folder does not exist")
     if args.continue_joint and args.model != "pvae":
         parser.error("--continue-joint is for the pvae")
     if args.samples and args.model != "foam":
@@ -88,7 +103,8 @@ def main(argv=None) -> int:
     seed = profile.seed if args.seed is None else int(args.seed)
     if args.continue_joint and seed != profile.seed:  # there is no book pVAE for another seed to continue
         parser.error(f"--continue-joint continues the book's pVAE (seed {profile.seed}); drop --seed {seed}")
-    section = {"cnn": profile.cnn, "pvae": profile.pvae}.get(args.model) or foam_pvae_section(profile)
+    section = {"cnn": profile.cnn, "pvae": profile.pvae, "vae": profile.pvae}.get(args.model) or \
+        foam_pvae_section(profile)
     try:
         changes = parse_settings(section, args.set)
     except ValueError as err:
@@ -106,7 +122,8 @@ def main(argv=None) -> int:
     changed = dataclasses.replace(section, **changes)
     if args.model == "foam":
         return _foam(profile, seed, changed, changes, args.samples)
-    run = dataclasses.replace(profile, seed=seed, **{args.model: changed}) if not args.continue_joint else \
+    field = "pvae" if args.model == "vae" else args.model
+    run = dataclasses.replace(profile, seed=seed, **{field: changed}) if not args.continue_joint else \
         dataclasses.replace(profile, seed=seed)
     t0 = time.perf_counter()
     data = load_synthetic_dataset(run, progress=False)
@@ -114,6 +131,19 @@ def main(argv=None) -> int:
     if args.model == "cnn":
         _, _, info = get_trained_cnn(run, print_every=20)
         result.update(r2_n=info["r2"]["n"], r2_k11=info["r2"]["k11"], train_time_s=info["train_time_s"])
+    elif args.model == "vae":
+        from pvae_lib.experiments.zoo import training_info
+
+        test = split_indices(len(data.images), run.seed)
+        test, train = test[2], test[0][:len(test[2])]  # as many training images: can it fit them?
+        model = get_trained_pvae(run, kind="vae", print_every=20)
+        rec, rec_train = (reconstruction_metrics(model, data.images[i]) for i in (test, train))
+        info = training_info("vae", run)
+        history = info["history"]
+        result.update(voxel_accuracy=rec["voxel_accuracy"], porosity_mae=rec["porosity_mae"],
+                      voxel_accuracy_train=rec_train["voxel_accuracy"],
+                      recon_last=history["recon"][-1], val_recon_last=history["val_recon"][-1],
+                      kl_last=history["kl"][-1], epochs_run=info["epochs_run"], train_time_s=info["train_time_s"])
     else:
         split = split_indices(len(data.images), run.seed)
         y = data.values(("n", "k11"))
@@ -132,7 +162,24 @@ def main(argv=None) -> int:
                       porosity_mae=rec["porosity_mae"])
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     print("RESULT " + json.dumps(result), flush=True)
+    if args.out is not None:
+        append_row(args.out, result, argv)
     return 0
+
+
+def append_row(path, row: dict, argv=None) -> None:
+    """Append ``row`` to the JSON table ``path`` (``{"rows": [...]}``), atomically and under a lock."""
+    import pvae_lib
+    from pvae_lib.fileio import file_lock, write_json_atomic
+    from pvae_lib.runtime import runtime_summary
+
+    path = Path(path)
+    row = {**row, "command": "python benchmarks/training_levers.py " + " ".join(sys.argv[1:] if argv is None else argv),
+           "pvae_lib": pvae_lib.__version__, "runtime": runtime_summary()}
+    with file_lock(path.with_name(path.name + ".lock")):
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        table.setdefault("rows", []).append(row)
+        write_json_atomic(path, table)
 
 
 def settings_label(changes: dict) -> str:
