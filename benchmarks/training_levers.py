@@ -121,7 +121,7 @@ def main(argv=None) -> int:
 
     changed = dataclasses.replace(section, **changes)
     if args.model == "foam":
-        return _foam(profile, seed, changed, changes, args.samples)
+        return _foam(profile, seed, changed, changes, args.samples, args.out, argv)
     field = "pvae" if args.model == "vae" else args.model
     run = dataclasses.replace(profile, seed=seed, **{field: changed}) if not args.continue_joint else \
         dataclasses.replace(profile, seed=seed)
@@ -245,9 +245,12 @@ def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 
-def _foam(profile, seed, section, changes, samples) -> int:
+def _foam(profile, seed, section, changes, samples, out=None, argv=None) -> int:
     """Train the foam pVAE with ``section`` on the profile's labelled foams (``samples`` of them) and report."""
-    print("RESULT " + json.dumps(foam_figures(profile, seed, section, changes, samples)), flush=True)
+    result = foam_figures(profile, seed, section, changes, samples)
+    print("RESULT " + json.dumps(result), flush=True)
+    if out is not None:
+        append_row(out, result, argv)
     return 0
 
 
