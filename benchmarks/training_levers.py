@@ -121,7 +121,7 @@ def main(argv=None) -> int:
 
     changed = dataclasses.replace(section, **changes)
     if args.model == "foam":
-        return _foam(profile, seed, changed, changes, args.samples, args.out, argv)
+        return report(foam_figures(profile, seed, changed, changes, args.samples), args.out, argv)
     field = "pvae" if args.model == "vae" else args.model
     run = dataclasses.replace(profile, seed=seed, **{field: changed}) if not args.continue_joint else \
         dataclasses.replace(profile, seed=seed)
@@ -134,8 +134,8 @@ def main(argv=None) -> int:
     elif args.model == "vae":
         from pvae_lib.experiments.zoo import training_info
 
-        test = split_indices(len(data.images), run.seed)
-        test, train = test[2], test[0][:len(test[2])]  # as many training images: can it fit them?
+        split = split_indices(len(data.images), run.seed)
+        test, train = split[2], split[0][:len(split[2])]  # as many training images: can it fit them?
         model = get_trained_pvae(run, kind="vae", print_every=20)
         rec, rec_train = (reconstruction_metrics(model, data.images[i]) for i in (test, train))
         info = training_info("vae", run)
@@ -161,9 +161,14 @@ def main(argv=None) -> int:
         result.update(r2_n=float(r2[0]), r2_k11=float(r2[1]), voxel_accuracy=rec["voxel_accuracy"],
                       porosity_mae=rec["porosity_mae"])
     result["wall_s"] = round(time.perf_counter() - t0, 1)
+    return report(result, args.out, argv)
+
+
+def report(result: dict, out=None, argv=None) -> int:
+    """Print the ``RESULT`` line of a run and, with ``out``, append it to that JSON table; exit status 0."""
     print("RESULT " + json.dumps(result), flush=True)
-    if args.out is not None:
-        append_row(args.out, result, argv)
+    if out is not None:
+        append_row(out, result, argv)
     return 0
 
 
@@ -243,15 +248,6 @@ def foam_figures(profile, seed: int, section=None, changes=None, samples: int = 
             "epochs": foam.epochs, "train_time_s": foam.train_time_s,
             "key": key_digest(foam_model_key(images, y, run, section)), "source": foam.source,
             "wall_s": round(time.perf_counter() - t0, 1)}
-
-
-def _foam(profile, seed, section, changes, samples, out=None, argv=None) -> int:
-    """Train the foam pVAE with ``section`` on the profile's labelled foams (``samples`` of them) and report."""
-    result = foam_figures(profile, seed, section, changes, samples)
-    print("RESULT " + json.dumps(result), flush=True)
-    if out is not None:
-        append_row(out, result, argv)
-    return 0
 
 
 if __name__ == "__main__":
