@@ -96,7 +96,7 @@ class PVAESection:
     epochs_regressor: int = 60
     epochs_joint: int = 200
     batch_size: int = 32  # paper: 16
-    learning_rate: float = 2e-3  # stage 1 (VAE), cosine peak; paper: 1.2e-4 with many more (GPU) epochs
+    learning_rate: float = 1e-3  # stage 1 (VAE), cosine peak; paper: 1.2e-4 with many more (GPU) epochs
     learning_rate_regressor: float = 3e-3  # stage 2 (regressor on frozen mu)
     learning_rate_joint: float = 1e-3  # stage 3 (joint), cosine peak
     joint_train_decoder: bool = True  # stage 3 trains the decoder too (paper: frozen)
