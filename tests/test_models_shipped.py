@@ -61,6 +61,22 @@ def test_the_shipping_command_under_its_former_name_is_named_with_todays():
     assert "now" not in shipped.model_source({"source": "shipped", "provenance": {**prov, "command": now}})
 
 
+def test_the_shipping_command_names_a_thread_count_other_than_the_default():
+    """Training repeats bit for bit at the thread count it ran at: a model trained at another count than
+    the default is named with the ``PVAE_THREADS`` that repeats it."""
+    from pvae_lib.runtime import DEFAULT_THREADS
+
+    now = shipped.COMMAND.format(profile="quick")
+    prov = {"command": now, "profile": "quick", "git_commit": "94c17aaffe8e", "training_seconds": 60.0}
+    other = DEFAULT_THREADS + 1
+    text = shipped.model_source({"source": "shipped", "provenance": {
+        **prov, "runtime": {"intra_op_threads": str(other)}}})
+    assert f"by PVAE_THREADS={other} {now} " in text
+    for runtime in ({"intra_op_threads": str(DEFAULT_THREADS)}, {}, None):
+        text = shipped.model_source({"source": "shipped", "provenance": {**prov, "runtime": runtime}})
+        assert f"by {now} " in text and "PVAE_THREADS=" not in text
+
+
 @pytest.fixture(scope="module")
 def dataset():
     from pvae_lib.data.datasets import load_synthetic_dataset

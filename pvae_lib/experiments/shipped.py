@@ -165,13 +165,22 @@ def _renamed(prov: dict) -> str:
     return f"; the command is now {now}" if command != now and is_shipping_command(command, profile) else ""
 
 
+def _threads(prov: dict) -> str:
+    """``"PVAE_THREADS=N "`` when the run in ``prov`` trained at N intra-op threads, not the default (else ``""``):
+    training is bit-for-bit deterministic at a given thread count, so the command to repeat it names the count."""
+    from ..runtime import DEFAULT_THREADS
+
+    threads = str((prov.get("runtime") or {}).get("intra_op_threads", ""))
+    return f"PVAE_THREADS={threads} " if threads.isdigit() and int(threads) != DEFAULT_THREADS else ""
+
+
 def model_source(info: dict) -> str:
     """One sentence for the reader: was this model (its zoo training record ``info``) trained here or shipped?"""
     if info.get("source") != "shipped":
         return "trained here from scratch (its training record is below)"
     prov = info.get("provenance", {})
     minutes = float(prov.get("training_seconds", 0.0)) / 60
-    return (f"shipped with pvae_lib: trained from scratch by {prov.get('command', '?')} "
+    return (f"shipped with pvae_lib: trained from scratch by {_threads(prov)}{prov.get('command', '?')} "
             f"({minutes:.0f} min of training on {prov.get('machine', '?')}, "
             f"{prov.get('date_utc', '?')[:10]}, TensorFlow {prov.get('tensorflow', '?')}, "
             f"commit {str(prov.get('git_commit', '?'))[:7]}{_renamed(prov)}); "
