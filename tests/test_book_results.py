@@ -79,21 +79,22 @@ ACCEPTANCE = [
     # round figure five spreads below the mean (the targets were 0.999 and 0.998)
     ("cnn_surrogate", "r2_n", ">=", 0.9998),
     ("cnn_surrogate", "r2_k11", ">=", 0.9985),
-    # VAE 240 / joint 200 epochs: R² n 0.99907 ± 0.00037, R² K11 0.99319 ± 0.00250 over seeds
-    # 2025-2027; each bound is the highest round figure five spreads below the mean (the issue's
-    # targets, 0.998 and 0.995, are not: the mean of K11 is below its target)
-    ("pvae", "r2_n", ">=", 0.997),
-    ("pvae", "r2_k11", ">=", 0.98),
+    # VAE 240 epochs at a peak learning rate of 1e-3 (before 2e-3), joint 200: over seeds 2025-2027
+    # R² n 0.99965 ± 0.00005, R² K11 0.99632 ± 0.00088 (before 0.99907 ± 0.00037, 0.99319 ± 0.00250).
+    # Each bound is the highest round figure five spreads below the mean; the targets 0.998
+    # (R² n) is five spreads clear, 0.995 (R² K11) is met by every seed but only 1.5 spreads clear
+    ("pvae", "r2_n", ">=", 0.999),
+    ("pvae", "r2_k11", ">=", 0.991),
     # the same regressor averaged over the 8 symmetries of the square, as the CNN surrogate is:
-    # R² n 0.99961 ± 0.00023 (the target 0.998 is five spreads inside), R² K11 0.99603 ± 0.00169
-    # (its target 0.995 is not: the bound is five spreads below the mean)
-    ("pvae", "r2_n_symmetrized", ">=", 0.998),
-    ("pvae", "r2_k11_symmetrized", ">=", 0.985),
-    ("pvae", "voxel_accuracy", ">=", 0.95),
-    # binarised by DECODED_RULE (each image keeps its expected porosity): porosity MAE 0.00437 ±
-    # 0.00082 over seeds 2025-2027 (at 0.5: 0.0075 ± 0.0029); the bound is the lowest round figure
-    # five spreads above the mean (the target was 0.01)
-    ("pvae", "porosity_mae", "<", 0.009),
+    # R² n 0.99985 ± 0.00002, R² K11 0.99762 ± 0.00070 (0.995 is 3.7 spreads below the mean)
+    ("pvae", "r2_n_symmetrized", ">=", 0.9997),
+    ("pvae", "r2_k11_symmetrized", ">=", 0.994),
+    # binarised by DECODED_RULE (each image keeps its expected porosity): voxel accuracy 0.98501 ±
+    # 0.00244 and porosity MAE 0.00274 ± 0.00022 over seeds 2025-2027 (at stage-1 rate 2e-3: 0.966 ±
+    # 0.013 and 0.0044 ± 0.0008); the bounds are the round figures five spreads from the mean (the
+    # issue's targets were 0.95 and 0.01)
+    ("pvae", "voxel_accuracy", ">=", 0.97),
+    ("pvae", "porosity_mae", "<", 0.004),
     # inverse design: designs the exact physics confirms, on the feasible targets (verified
     # selection + exact refinement; the targets)
     ("inverse_design", "r2_k11_refined_feasible", ">=", 0.99),

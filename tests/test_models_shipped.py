@@ -150,18 +150,54 @@ def test_restored_cnn_reproduces_its_test_predictions(restored, dataset):
     assert r2 == pytest.approx([info["r2"]["n"], info["r2"]["k11"]], abs=1e-6)
 
 
+_PVAE_CHECK = """
+import json, sys
+import numpy as np
+from pvae_lib.data.datasets import load_synthetic_dataset
+from pvae_lib.experiments import zoo
+from pvae_lib.models.metrics import r2_score
+from pvae_lib.profiles import get_profile
+from pvae_lib.runtime import runtime_summary
+
+profile = get_profile("quick")
+properties = tuple(sys.argv[1:])
+name = "pvae_" + "_".join(properties)
+data = load_synthetic_dataset(profile, progress=False)
+model = zoo.get_trained_pvae(profile, properties=properties)
+stored = np.load(zoo.models_dir(profile) / f"{name}_test.npz")
+y_pred = model.predict_properties(data.images[stored["test_index"]])
+print(json.dumps({"source": zoo.training_record(name, profile)["source"],
+                  "threads": runtime_summary()["intra_op_threads"],
+                  "differ": float(np.mean(y_pred != stored["y_pred"])),
+                  "max_ulp": int(np.max(np.abs(np.float32(y_pred).view(np.int32) - np.float32(stored["y_pred"]).view(np.int32)))),
+                  "r2": list(r2_score(stored["y_test"], y_pred)),
+                  "r2_stored": [zoo.training_info(name, profile)["r2"][p] for p in properties]}))
+"""
+
+
 @pytest.mark.parametrize("properties", [("n", "k11"), ("n",)])
-def test_restored_pvae_reproduces_its_test_predictions(restored, dataset, properties):
+def test_restored_pvae_reproduces_its_test_predictions(tmp_path, properties):
+    """In a fresh process at the thread count the pVAE was trained at (its record's runtime; the
+    reduction order of a convolution follows the thread count, so at another count most predictions
+    differ in their last bits), the shipped pVAE is restored into an empty cache and reproduces
+    its stored test predictions."""
+    import os
+    import subprocess
+    import sys
+
     name = "pvae_" + "_".join(properties)
-    model = restored["pvae"][properties]
-    assert restored["records"][name]["source"] == "shipped"
-    stored = np.load(restored["folder"] / f"{name}_test.npz")
-    test = stored["test_index"]
-    y_pred = model.predict_properties(dataset.images[test])
-    _assert_reproduced(y_pred, stored["y_pred"])
-    info = zoo.training_info(name, PROFILE)
-    r2 = r2_score(stored["y_test"], y_pred)
-    assert r2 == pytest.approx([info["r2"][p] for p in properties], abs=1e-5)
+    threads = json.loads((SHIPPED / f"{name}_info.json").read_text())["runtime"]["intra_op_threads"]
+    env = {**os.environ, "PVAE_ARTIFACTS": str(tmp_path), "PVAE_THREADS": str(threads)}
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", shipped.ENV_VAR):
+        env.pop(var, None)
+    out = subprocess.run([sys.executable, "-c", _PVAE_CHECK, *properties], env=env, capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["source"] == "shipped" and str(res["threads"]) == str(threads), res
+    # the standard of _assert_reproduced: at most 1 % of the values differ, by at most 2 ulp
+    assert res["differ"] <= 0.01 and res["max_ulp"] <= 2, res
+    assert res["r2"] == pytest.approx(res["r2_stored"], abs=1e-5)
 
 
 _FOAM_CHECK = """
