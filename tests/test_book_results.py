@@ -181,7 +181,7 @@ def test_chapters_record_what_they_trained_on(results, chapter, name):
         if section.schedule == "cosine":  # a cosine schedule runs every planned epoch
             assert rec[key] == planned, (key, rec[key], planned)
     # the quick profile's book uses the shipped models (pvae_lib.experiments.shipped) unless switched off
-    from pvae_lib.experiments.shipped import manifest, shipped_enabled
+    from pvae_lib.experiments.shipped import manifest, model_provenance, shipped_enabled
 
     shipped = shipped_enabled() and manifest(profile.name) is not None
     assert rec["source"] == ("shipped" if shipped else "trained"), rec["source"]
@@ -189,6 +189,6 @@ def test_chapters_record_what_they_trained_on(results, chapter, name):
     # at this build's thread count, or, shipped, at the one its manifest records for the model (the
     # shipping command may run at another, named by PVAE_THREADS; see shipped.model_source)
     model = "cnn" if name == "cnn" else "pvae_n_k11"
-    threads = (str(manifest(profile.name)["models"][model]["runtime"]["intra_op_threads"])
+    threads = (str(model_provenance(profile.name, model)["runtime"]["intra_op_threads"])
                if rec["source"] == "shipped" else os.environ.get("PVAE_THREADS", "2"))
     assert rec["threads"] == threads and rec["onednn"] == "0", (rec["threads"], threads, rec["onednn"])
